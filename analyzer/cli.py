@@ -1,0 +1,222 @@
+"""Command line (design §5 CONTRACT).
+
+The common path — ``hfexplain [explain] [PATH…] [--format F] [--no-color] [--rules DIR]`` —
+is parsed here by hand so a pasted traceback is answered before any framework has loaded;
+every other command, ``--help`` included, goes to the typer application in :mod:`analyzer.app`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+FORMATS = ("text", "json", "jsonl", "markdown")
+SUBCOMMANDS = ("doctor", "run", "rules")
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+@dataclass
+class Options:
+    paths: list[str] = field(default_factory=list)
+    format: str | None = None
+    color: bool | None = None
+    rules: list[str] = field(default_factory=list)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point: never lets a Python traceback reach the user."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        opts = parse_fast(argv)
+        if opts is None:
+            from .app import run_typer
+
+            return run_typer(argv)
+        return explain(opts)
+    except UsageError as exc:
+        _err(f"error: {exc}\nTry 'hfexplain --help'.")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_OK
+    except Exception as exc:  # the explainer must never crash in the user's face
+        if os.environ.get("HFEXPLAIN_DEBUG"):
+            raise
+        _err(f"error: internal error ({type(exc).__name__}: {str(exc)[:200]}); set HFEXPLAIN_DEBUG=1 for details")
+        return EXIT_ERROR
+
+
+def parse_fast(argv: list[str]) -> Options | None:
+    """Options of a plain explain call, or None when the full command line parser is needed."""
+    if argv and argv[0] in SUBCOMMANDS:
+        return None
+    if argv and argv[0] == "explain":
+        argv = argv[1:]
+    opts = Options()
+    it = iter(argv)
+    only_paths = False
+    for arg in it:
+        if only_paths or arg == "-" or not arg.startswith("-"):
+            opts.paths.append(arg)
+        elif arg == "--":
+            only_paths = True
+        elif arg in ("--format", "-f") or arg.startswith("--format="):
+            value = arg.split("=", 1)[1] if "=" in arg else next(it, None)
+            if value not in FORMATS:
+                raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+            opts.format = value
+        elif arg == "--no-color":
+            opts.color = False
+        elif arg == "--color":
+            opts.color = True
+        elif arg == "--rules" or arg.startswith("--rules="):
+            value = arg.split("=", 1)[1] if "=" in arg else next(it, None)
+            if not value:
+                raise UsageError("--rules needs a directory")
+            opts.rules.append(value)
+        else:
+            return None          # --help, --version, --probe, --watch, …: the full parser
+    return opts
+
+
+def explain(opts: Options) -> int:
+    from .engine import Engine
+    from .rules import RuleError, load_rules
+
+    try:
+        rules = load_rules(opts.rules)
+    except RuleError as exc:
+        _err(f"error: invalid rule: {exc}")
+        return EXIT_ERROR
+    paths = opts.paths or ["-"]
+    fmt = opts.format or "text"
+    out = sys.stdout
+    report = Report(fmt, _use_color(opts.color, out))
+    live = any(p == "-" and _is_live(sys.stdin) for p in paths)
+    engine = Engine(rules, on_finding=report.on_finding if live else None)
+    names, failed = [], False
+    for path in paths:
+        if path == "-":
+            stdin = sys.stdin.buffer
+            if stdin.isatty():
+                _err("Paste the log or traceback, then press Ctrl-D on an empty line (Ctrl-Z, Enter on Windows):")
+            names.append("<stdin>")
+            engine.scan_stream(stdin, "<stdin>")
+            continue
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - closed below
+        except IsADirectoryError:
+            _err(f"error: {path} is a directory; give log files (e.g. {path.rstrip('/')}/*.log)")
+            failed = True
+            continue
+        except OSError as exc:
+            _err(f"error: cannot read {path}: {exc.strerror or exc}")
+            failed = True
+            continue
+        names.append(path)
+        with handle:
+            try:
+                engine.scan_stream(handle, path)
+            except OSError as exc:
+                _err(f"error: cannot read {path}: {exc.strerror or exc}")
+                failed = True
+    for name in engine.binary_inputs:
+        _err(f"note: {name} looks like binary data, not a log; scanned it as text anyway")
+    findings = engine.findings()
+    report.finish(names, findings)
+    if failed:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if findings else EXIT_OK
+
+
+class Report:
+    """Writes findings in one format; in live mode (a pipe, a terminal) as soon as they appear."""
+
+    def __init__(self, fmt: str, color: bool) -> None:
+        self.fmt, self.color = fmt, color
+        self.printed: list[int] = []
+        self.out = sys.stdout
+
+    def on_finding(self, finding: object, new: bool) -> None:
+        from .findings import Finding
+
+        assert isinstance(finding, Finding)
+        if self.fmt not in ("text", "jsonl") or finding.kind == "http" or id(finding) in self.printed:
+            return          # bare HTTP lines wait: the traceback that follows says more
+        self._emit(finding)
+        self.out.flush()
+
+    def _emit(self, finding: object) -> None:
+        from .render import jsonout, textout
+
+        self.printed.append(id(finding))
+        if self.fmt == "jsonl":
+            self.out.write(jsonout.line(finding))  # type: ignore[arg-type]
+            return
+        lines = textout.finding_lines(finding)  # type: ignore[arg-type]
+        if len(self.printed) > 1:
+            lines.insert(0, ("", ""))
+        (textout.rich if self.color else textout.plain)(lines, self.out)
+
+    def finish(self, inputs: list[str], findings: list) -> None:
+        from .render import jsonout, markdown, textout
+
+        if self.fmt == "json":
+            self.out.write(jsonout.dumps(inputs, findings))
+        elif self.fmt == "markdown":
+            self.out.write(markdown.document(inputs, findings))
+        else:
+            for f in findings:
+                if id(f) not in self.printed:
+                    self._emit(f)
+            if self.fmt == "text":
+                lines = [("", ""), *textout.summary_lines(findings, inputs)] if findings else \
+                    textout.summary_lines(findings, inputs)
+                (textout.rich if self.color else textout.plain)(lines, self.out)
+        self.out.flush()
+
+
+def _is_live(stream: object) -> bool:
+    """A terminal or a pipe: output should follow the input, not wait for its end."""
+    import stat
+
+    try:
+        mode = os.fstat(stream.fileno()).st_mode  # type: ignore[attr-defined]
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)
+
+
+def _use_color(flag: bool | None, out: object) -> bool:
+    if flag is not None:
+        return flag
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(out, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _err(msg: str) -> None:
+    sys.stderr.write(f"hfexplain: {msg}\n")
+    sys.stderr.flush()
+
+
+def _quiet_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Findings: ranked causes with evidence, one per incident (design §6).
+
+Every event's matching rules become one candidate (the most confident rule wins; the others
+become alternatives). Candidates that describe the same incident — the same cause on the same
+repo, eight ranks printing one error, the urllib3 line and the traceback of one request, a
+printed pyannote warning and the crash it leads to — merge into one finding with a count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .events import Event
+from .rules import Hit, render_template
+from .versions import implied
+
+MAX_EVIDENCE_LINES = 24
+MAX_EXCERPT_ROWS = 12
+NEAR_LINES = 200          # candidates naming one repo this close together are one incident
+
+
+@dataclass
+class Finding:
+    cause: str
+    rule: str
+    title: str
+    confidence: float
+    evidence: dict[str, Any]
+    fix: dict[str, Any]
+    alternatives: list[dict[str, Any]] = field(default_factory=list)
+    probe: dict[str, Any] = field(default_factory=lambda: {"status": "not-run", "checks": []})
+    count: int = 1
+    kind: str = "traceback"                 # the kind of event that decided the cause
+    why: str = ""                           # the rule's explanation of this shape
+    events: list[Event] = field(default_factory=list, repr=False)
+
+    @property
+    def repo_id(self) -> str | None:
+        return self.evidence.get("repo_id")
+
+    def to_dict(self) -> dict[str, Any]:
+        evidence = {k: v for k, v in self.evidence.items() if v not in (None, [], "")}
+        return {
+            "cause": self.cause, "rule": self.rule, "title": self.title,
+            "confidence": round(self.confidence, 2), "count": self.count, "why": self.why,
+            "evidence": evidence, "probe": self.probe, "fix": self.fix,
+            "alternatives": self.alternatives,
+        }
+
+
+def _variables(hit: Hit) -> dict[str, str]:
+    f = hit.event.fields
+    versions = implied(hit.event.text)
+    out = {
+        "repo_id": f.get("repo_id"), "url": f.get("url"), "status": f.get("status"),
+        "repo_type": f.get("repo_type"), "revision": f.get("revision"), "filename": f.get("filename"),
+        "host": f.get("host"), "request_id": f.get("request_id"), "login_cmd": versions.login_command,
+        "exception": hit.exception,
+    }
+    repo_ids = f.get("repo_ids") or []
+    out["repo_ids"] = ", ".join(repo_ids) if repo_ids else None
+    if f.get("repo_id"):
+        prefix = {"dataset": "datasets/", "space": "spaces/"}.get(f.get("repo_type") or "", "")
+        out["repo_url"] = f"https://huggingface.co/{prefix}{f['repo_id']}"
+    out.update(hit.variables)
+    return {k: str(v) for k, v in out.items() if v not in (None, "")}
+
+
+def _fill(items: list[str], variables: dict[str, str]) -> list[str]:
+    return [render_template(s, variables) for s in items]
+
+
+def candidate(hits: list[Hit]) -> Finding:
+    """The finding one event supports: the most confident (then most specific) rule wins."""
+    hits = sorted(hits, key=lambda h: (-h.rule.confidence, -h.rule.specificity, h.rule.id))
+    best = hits[0]
+    ev, rule = best.event, best.rule
+    variables = _variables(best)
+    fix = {
+        "summary": render_template(rule.fix["summary"].strip(), variables),
+        "steps": _fill(rule.fix.get("steps", []), variables),
+        "commands": _fill(rule.fix.get("commands", []), variables),
+        "links": _fill(rule.fix.get("links", []), variables),
+    }
+    alternatives: list[dict[str, Any]] = []
+    seen = {rule.cause}
+    for alt in rule.alternatives:
+        if alt["cause"] not in seen:
+            seen.add(alt["cause"])
+            alternatives.append({
+                "cause": alt["cause"], "confidence": float(alt.get("confidence", 0.3)),
+                "separated_by": render_template(alt.get("separated_by", ""), variables),
+            })
+    for other in hits[1:]:
+        if other.rule.cause not in seen:
+            seen.add(other.rule.cause)
+            alternatives.append({"cause": other.rule.cause, "confidence": other.rule.confidence,
+                                 "separated_by": f"rule {other.rule.id} also matches this event"})
+    alternatives.sort(key=lambda a: -a["confidence"])
+    f = ev.fields
+    lines = sorted(set(best.lines))
+    evidence = {
+        "input": ev.input, "lines": lines, "repo_id": f.get("repo_id"), "status": f.get("status"),
+        "url": f.get("url"), "exception": best.exception, "request_id": f.get("request_id"),
+        "request_date": f.get("request_date"), "excerpt": excerpt(ev, lines),
+    }
+    if len(f.get("repo_ids") or []) > 1:
+        evidence["repo_ids"] = f["repo_ids"]
+    if "rank" in f:
+        evidence["ranks"] = [f["rank"]]
+    return Finding(rule.cause, rule.id, render_template(rule.title, variables), rule.confidence,
+                   evidence, fix, alternatives, kind=ev.kind, why=render_template(rule.description, variables),
+                   events=[ev])
+
+
+def excerpt(ev: Event, lines: list[int]) -> str:
+    """The evidence rows: the matched lines and the exception lines, numbered, at most a dozen."""
+    wanted = set(lines)
+    for exc in ev.exceptions[-3:]:
+        wanted.add(exc.lineno)
+    rows = [(n, t) for n, t in ev.rows if n in wanted]
+    if not rows:
+        rows = ev.rows[:MAX_EXCERPT_ROWS]
+    seen: set[tuple[int, str]] = set()
+    out = []
+    for n, t in rows:
+        if (n, t) not in seen:
+            seen.add((n, t))
+            out.append(f"{n}: {t[:300]}")
+    return "\n".join(out[:MAX_EXCERPT_ROWS])
+
+
+class Incidents:
+    """Merges candidates into incidents and keeps them in order of appearance."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+
+    def add(self, cand: Finding) -> tuple[Finding, bool]:
+        """Add a candidate; returns (the finding it now belongs to, whether it is new)."""
+        target = self._same_incident(cand)
+        if target is None:
+            self.findings.append(cand)
+            return cand, True
+        if (target.kind == "http" and cand.kind != "http") or (
+            cand.kind != "http" and cand.confidence > target.confidence and cand.cause != target.cause
+        ):
+            # The traceback explains what the bare HTTP line (or a printed warning) only hinted at.
+            self._absorb(cand, target)
+            self.findings[self.findings.index(target)] = cand
+            return cand, False
+        self._absorb(target, cand)
+        return target, False
+
+    def _same_incident(self, cand: Finding) -> Finding | None:
+        line = cand.evidence["lines"][0]
+        for f in reversed(self.findings):
+            if f.evidence["input"] != cand.evidence["input"]:
+                continue
+            if f.cause == cand.cause and (f.repo_id == cand.repo_id or not cand.repo_id or not f.repo_id):
+                return f
+            near = abs(line - f.evidence["lines"][-1]) <= NEAR_LINES
+            if cand.repo_id and f.repo_id == cand.repo_id and (near or "http" in (cand.kind, f.kind)):
+                return f
+        return None
+
+    @staticmethod
+    def _absorb(into: Finding, other: Finding) -> None:
+        same_event_kind = into.kind == other.kind
+        into.count = into.count + other.count if same_event_kind else max(into.count, other.count)
+        ev, oe = into.evidence, other.evidence
+        ev["lines"] = sorted(set(ev["lines"]) | set(oe["lines"]))[:MAX_EVIDENCE_LINES]
+        for key in ("repo_id", "status", "url", "request_id", "request_date"):
+            if not ev.get(key) and oe.get(key):
+                ev[key] = oe[key]
+        if "ranks" in oe:
+            ev["ranks"] = sorted(set(ev.get("ranks", [])) | set(oe["ranks"]))
+        if other.cause != into.cause and other.cause not in {a["cause"] for a in into.alternatives}:
+            into.alternatives.append({"cause": other.cause, "confidence": other.confidence,
+                                      "separated_by": f"line {oe['lines'][0]} alone would suggest it"})
+        into.events.extend(other.events[:1])
+
+    def ranked(self) -> list[Finding]:
+        return sorted(self.findings, key=lambda f: (-f.confidence, f.evidence["lines"][0]))

@@ -1,0 +1,186 @@
+"""Streaming reader: bytes in, numbered clean lines out, only around trigger hits.
+
+The reader never holds more than one chunk plus a bounded context tail, whatever the input
+size or line length. Chunks in which no trigger occurs (and no event is open) are skipped
+after counting their newlines, so the per-line Python work is paid only near Hub failures.
+
+Logical lines end at ``\\n``, ``\\r\\n`` or a lone ``\\r`` (progress bars); line numbers count
+``\\n`` only, as an editor shows them. A line longer than :data:`MAX_LINE` is cut into pieces
+that share its number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import BinaryIO, Protocol
+
+from .redact import redact, redact_cut
+
+CHUNK = 256 * 1024
+MAX_LINE = 16 * 1024          # characters of one logical line handed on; longer lines are cut
+CONTEXT_LINES = 24            # lines before a hit that are parsed too (curl/http.client requests)
+CONTEXT_BYTES = 16 * 1024     # ... but never more bytes than this
+
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_EOL = re.compile(rb"\r\n|\r|\n")
+
+
+class LineSink(Protocol):
+    """What the reader feeds: the event splitter."""
+
+    @property
+    def idle(self) -> bool: ...
+
+    def feed(self, lineno: int, text: str) -> None: ...
+
+
+def clean(raw: bytes, *, cut: bool = False) -> str:
+    """Decode one line leniently, drop colour codes and control characters, redact secrets."""
+    text = raw.decode("utf-8", "replace")
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    text = _CONTROL.sub("", text)
+    return redact_cut(text) if cut else redact(text)
+
+
+def looks_binary(head: bytes) -> bool:
+    """Like grep and git: a NUL byte early on, or mostly non-text bytes, means binary."""
+    if not head:
+        return False
+    sample = head[:8192]
+    if b"\x00" in sample:
+        return True
+    try:
+        sample.decode("utf-8")
+        return False
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 4:   # a character cut at the sample's end
+            return False
+    bad = sum(1 for b in sample if b < 9 or 13 < b < 32 or b == 127)
+    return bad > len(sample) // 10
+
+
+class Scanner:
+    """Feeds a :class:`LineSink` with the lines around trigger hits of a byte stream."""
+
+    def __init__(self, sink: LineSink, trigger: re.Pattern[bytes] | None) -> None:
+        self.sink = sink
+        self.trigger = trigger
+        self.buf = b""
+        self.pos = 0          # offset in buf of the first byte not yet consumed (a line start)
+        self.lineno = 1       # line number at self.pos
+        self.bytes_read = 0
+        self.head = b""       # first bytes, for binary detection
+        self.closing = False
+
+    # -- public -------------------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        if not data:
+            return
+        if len(self.head) < 8192:
+            self.head += data[: 8192 - len(self.head)]
+        self.bytes_read += len(data)
+        self.buf += data
+        end = self._complete_end()
+        self._process(end)
+        self._trim()
+
+    def close(self) -> None:
+        """Consume whatever is left (a last line without newline)."""
+        self.closing = True
+        self._process(len(self.buf), final=True)
+        self.buf = b""
+        self.pos = 0
+
+    # -- internals ----------------------------------------------------------------------
+    def _complete_end(self) -> int:
+        """Offset just past the last complete line in buf (a held-back lone ``\\r`` excluded)."""
+        buf = self.buf
+        nl = buf.rfind(b"\n", self.pos)
+        cr = buf.rfind(b"\r", self.pos)
+        if cr == len(buf) - 1:          # may be the first half of \r\n: wait for the next byte
+            cr = buf.rfind(b"\r", self.pos, len(buf) - 1)
+        end = max(nl, cr) + 1
+        if end == 0 or end <= self.pos:
+            end = self.pos
+        if len(buf) - end > MAX_LINE * 4:   # an endless line: cut it so memory stays bounded
+            end = len(buf)
+        return end
+
+    def _process(self, end: int, final: bool = False) -> None:
+        buf, trigger = self.buf, self.trigger
+        while self.pos < end:
+            if not self.sink.idle or trigger is None:
+                self._feed_line(end)
+                continue
+            hit = trigger.search(buf, self.pos, end)
+            if hit is None:
+                # Skip, but leave the last few lines unconsumed: they are the context of a hit
+                # that may come at the start of the next chunk.
+                keep = end if final else self._context_start(end)
+                self.lineno += buf.count(b"\n", self.pos, keep)
+                self.pos = keep
+                return
+            start = self._context_start(hit.start())
+            self.lineno += buf.count(b"\n", self.pos, start)
+            self.pos = start
+            # Feed from the context start through the hit line, then on while an event is open.
+            hit_line_end = self._line_end(hit.start(), end)
+            while self.pos < hit_line_end:
+                self._feed_line(end)
+
+    def _context_start(self, hit: int) -> int:
+        """Start of the line ``CONTEXT_LINES`` lines before the hit, not before self.pos."""
+        buf, floor = self.buf, max(self.pos, hit - CONTEXT_BYTES)
+        start = hit
+        for _ in range(CONTEXT_LINES + 1):
+            nl = max(buf.rfind(b"\n", floor, start), buf.rfind(b"\r", floor, start))
+            if nl < 0:
+                return floor if floor == self.pos else self._next_line_start(floor)
+            start = nl
+        return start + 1
+
+    def _next_line_start(self, offset: int) -> int:
+        m = _EOL.search(self.buf, offset)
+        return m.end() if m else offset
+
+    def _line_end(self, offset: int, end: int) -> int:
+        m = _EOL.search(self.buf, offset, end)
+        return m.end() if m else end
+
+    def _feed_line(self, end: int) -> None:
+        buf, pos = self.buf, self.pos
+        m = _EOL.search(buf, pos, min(end, pos + MAX_LINE + 2))
+        if m is not None and m.start() - pos <= MAX_LINE:
+            raw, nxt, newline = buf[pos:m.start()], m.end(), m.group() != b"\r"
+            cut = False
+        elif end - pos <= MAX_LINE:       # the last line of the input, without newline
+            raw, nxt, newline, cut = buf[pos:end], end, False, not self.closing
+        else:
+            stop = min(end, pos + MAX_LINE)
+            # Prefer to cut where no token can be split: at the last space before the limit.
+            space = buf.rfind(b" ", pos + MAX_LINE // 2, stop)
+            nxt = space + 1 if space > 0 and stop - pos >= MAX_LINE else stop
+            raw, newline, cut = buf[pos:nxt], False, True
+        self.sink.feed(self.lineno, clean(raw, cut=cut))
+        self.pos = nxt
+        if newline:
+            self.lineno += 1
+
+    def _trim(self) -> None:
+        """Drop consumed bytes, keeping nothing but the unconsumed tail."""
+        if self.pos:
+            self.buf = self.buf[self.pos:]
+            self.pos = 0
+
+
+def read_chunks(stream: BinaryIO, size: int = CHUNK) -> Iterable[bytes]:
+    """Yield chunks as soon as they arrive (``read1`` does not wait to fill a pipe read)."""
+    read: Callable[[int], bytes] = getattr(stream, "read1", stream.read)
+    while True:
+        data = read(size)
+        if not data:
+            return
+        yield data

@@ -1,0 +1,1 @@
+"""Renderers: findings to text (plain or rich), JSON, JSON lines and Markdown."""
