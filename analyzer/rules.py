@@ -100,7 +100,7 @@ def _yaml_load(text: str) -> Any:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader
+    return yaml.load(text, Loader=loader)
 
 
 def load_causes(directory: Path | None = None) -> dict[str, dict[str, Any]]:
@@ -344,9 +344,9 @@ def _search(pattern: str, text: str) -> Any:
 def _evidence_lines(event: Event, found: list[str], exc_name: str | None) -> list[int]:
     lines: list[int] = []
     for lineno, row in event.rows:
-        if any(s and s in row for s in found) or (exc_name and row.startswith(exc_name)):
-            if lineno not in lines:
-                lines.append(lineno)
+        hit = any(s and s in row for s in found) or (exc_name and row.startswith(exc_name))
+        if hit and lineno not in lines:
+            lines.append(lineno)
     if not lines:
         lines = [event.exceptions[-1].lineno] if event.exceptions else [event.first_line]
     return lines[:20]

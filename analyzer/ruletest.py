@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .engine import Engine
+from .events import Event
 from .rules import Rule, match
 
 _ANY_CLAUSES = ("message", "text", "exception", "exception_last", "status", "x_error_code", "url", "method")
@@ -63,25 +64,29 @@ def check_rule(rule: Rule, engine: Engine) -> RuleReport:
     return report
 
 
-def _mark_exercised(rule: Rule, ev: object, exercised: dict[str, set[str]]) -> None:
-    from .events import Event
-
-    assert isinstance(ev, Event)
-    f = ev.fields
+def _mark_exercised(rule: Rule, ev: Event, exercised: dict[str, set[str]]) -> None:
     for clause in exercised:
         for value in rule.match[clause]:
-            if clause == "message" and value in ev.message or clause == "text" and value in ev.text:
+            if _holds(clause, value, ev):
                 exercised[clause].add(str(value))
-            elif clause == "exception" and any(e.is_a(value) for e in ev.exceptions):
-                exercised[clause].add(str(value))
-            elif clause == "exception_last" and ev.exceptions and ev.exceptions[-1].is_a(value):
-                exercised[clause].add(str(value))
-            elif clause == "status" and value in (f.get("statuses") or [f.get("status")]):
-                exercised[clause].add(str(value))
-            elif clause in ("x_error_code", "method") and f.get(clause) == value:
-                exercised[clause].add(str(value))
-            elif clause == "url" and value in (f.get("url") or ""):
-                exercised[clause].add(str(value))
+
+
+def _holds(clause: str, value: object, ev: Event) -> bool:
+    """Whether one alternative of an any-of clause holds on the event."""
+    f = ev.fields
+    if clause == "message":
+        return str(value) in ev.message
+    if clause == "text":
+        return str(value) in ev.text
+    if clause == "exception":
+        return any(e.is_a(str(value)) for e in ev.exceptions)
+    if clause == "exception_last":
+        return bool(ev.exceptions) and ev.exceptions[-1].is_a(str(value))
+    if clause == "status":
+        return value in (f.get("statuses") or [f.get("status")])
+    if clause == "url":
+        return str(value) in (f.get("url") or "")
+    return f.get(clause) == value
 
 
 def _outranked(rule: Rule, events: list, engine: Engine) -> bool:

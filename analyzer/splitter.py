@@ -58,13 +58,18 @@ _CURL = re.compile(r"^[<>*{}] ?")
 _CURL_REQ = re.compile(r"^> (?P<method>[A-Z]{3,7}) (?P<path>\S{1,4000}) HTTP/")
 _CURL_STATUS = re.compile(r"^< HTTP/[\d.]{1,3} (?P<status>\d{3})(?: (?P<reason>.{0,80}))?")
 _HEADER = re.compile(r"^(?:< |header: )(?P<name>[\w-]{1,60}): ?(?P<value>.{0,2000})$", re.IGNORECASE)
-_PYCLIENT_SEND = re.compile(r"^send: b'(?P<method>[A-Z]{3,7}) (?P<path>\S{1,4000}) HTTP/[\d.]{1,3}\\r\\nHost: (?P<host>[\w.:-]{1,260})")
+_PYCLIENT_SEND = re.compile(
+    r"^send: b'(?P<method>[A-Z]{3,7}) (?P<path>\S{1,4000}) HTTP/[\d.]{1,3}\\r\\nHost: (?P<host>[\w.:-]{1,260})"
+)
 _PYCLIENT_REPLY = re.compile(r"^reply: '(?:HTTP/[\d.]{1,3}) (?P<status>\d{3})(?: (?P<reason>[^\\']{0,80}))?")
 _GIT = re.compile(
     r"^(?:remote: |fatal: |error: |hint: |batch response: |\s*! \[|To https?://|Cloning into |Username for |"
     r"Password for |Failed to fetch some objects|Uploading LFS objects|Downloading |warning: )"
 )
-_GIT_START = re.compile(r"^(?:remote: |fatal: (?:Authentication failed|unable to access|could not read)|batch response: |error: failed to push|Failed to fetch some objects|\s*! \[remote rejected\])")
+_GIT_START = re.compile(
+    r"^(?:remote: |fatal: (?:Authentication failed|unable to access|could not read)|batch response: "
+    r"|error: failed to push|Failed to fetch some objects|\s*! \[remote rejected\])"
+)
 
 
 class _Traceback:

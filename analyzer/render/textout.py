@@ -82,6 +82,6 @@ def rich(lines: list[Line], out: IO[str]) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    console = Console(file=out, highlight=False, soft_wrap=True)
+    console = Console(file=out, highlight=False, soft_wrap=True, force_terminal=True, no_color=False)
     for style, text in lines:
         console.print(Text(text, style=_STYLES.get(style, "")))

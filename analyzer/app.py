@@ -1,0 +1,195 @@
+"""The full command line (typer): help, ``rules …``, ``doctor``, ``run``, and explain's rarer flags.
+
+Loaded only when :func:`analyzer.cli.parse_fast` cannot handle the arguments, so the common
+``hfexplain error.log`` path never pays for typer, click or pydantic.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import __version__
+from .cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FORMATS, Options, explain
+
+COMMANDS = ("explain", "doctor", "run", "rules")
+
+app = typer.Typer(
+    add_completion=False,
+    rich_markup_mode=None,
+    help="Explain Hugging Face Hub 401/403/404 failures from a log: the cause, the evidence, the fix.\n\n"
+    "hfexplain [PATH ...] is the same as hfexplain explain [PATH ...]; no PATH or '-' reads stdin.\n\n"
+    "Exit codes: 0 nothing found, 1 at least one finding, 2 usage error, unreadable input or invalid rule.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+rules_app = typer.Typer(add_completion=False, help="List, show, validate, test and export the cause rules.")
+app.add_typer(rules_app, name="rules")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hfexplain {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Explain Hugging Face Hub access failures."""
+
+
+@app.command("explain")
+def explain_cmd(
+    paths: Optional[list[str]] = typer.Argument(None, help="Log files; none or '-' reads stdin."),
+    fmt: str = typer.Option("text", "--format", "-f", help=f"Output format: {', '.join(FORMATS)}."),
+    no_color: bool = typer.Option(False, "--no-color", help="Plain text even on a terminal (NO_COLOR is honoured)."),
+    color: bool = typer.Option(False, "--color", help="Colour even when not on a terminal."),
+    rules: Optional[list[str]] = typer.Option(None, "--rules", help="Extra rule directory (repeatable)."),
+    probe: bool = typer.Option(False, "--probe", help="Confirm causes with live read-only checks."),
+    watch: bool = typer.Option(False, "--watch", help="Follow PATH like tail -F."),
+) -> None:
+    """Analyze logs (the default command)."""
+    if fmt not in FORMATS:
+        _fail(f"--format must be one of {', '.join(FORMATS)}")
+    if probe or watch:
+        flag = "--probe" if probe else "--watch"
+        _fail(f"{flag} is not available in this version yet; run without it")
+    opts = Options(paths=list(paths or []), format=fmt, color=False if no_color else (True if color else None),
+                   rules=list(rules or []))
+    raise typer.Exit(explain(opts))
+
+
+@app.command("doctor")
+def doctor_cmd() -> None:
+    """Check the environment and token without a log (not available in this version yet)."""
+    _fail("doctor is not available in this version yet")
+
+
+@app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run_cmd(ctx: typer.Context) -> None:
+    """Run a job and explain its Hub failures as they appear (not available in this version yet)."""
+    _fail("run is not available in this version yet")
+
+
+@rules_app.command("list")
+def rules_list(rules: Optional[list[str]] = typer.Option(None, "--rules", help="Extra rule directory.")) -> None:
+    """One line per rule: id, cause, number of examples, title."""
+    for r in sorted(_load(rules), key=lambda r: (r.cause, r.id)):
+        n = len(r.examples.get("match", [])) + len(r.examples.get("no_match", []))
+        typer.echo(f"{r.id:<44} {r.cause:<26} {n:>2} ex  {r.title}")
+
+
+@rules_app.command("show")
+def rules_show(rule_id: str, rules: Optional[list[str]] = typer.Option(None, "--rules")) -> None:
+    """A rule and its cause's long explanation (like `rustc --explain`)."""
+    from .rules import load_causes
+
+    found = next((r for r in _load(rules) if r.id == rule_id), None)
+    causes = load_causes()
+    if found is None:
+        if rule_id in causes:          # a cause id: show the cause and its rules
+            c = causes[rule_id]
+            typer.echo(f"{rule_id}: {c['title']}\n\n{c['explanation'].strip()}\n\nrules:")
+            for r in _load(rules):
+                if r.cause == rule_id:
+                    typer.echo(f"  {r.id}  {r.title}")
+            raise typer.Exit(EXIT_OK)
+        _fail(f"no rule or cause with id {rule_id!r} (see: hfexplain rules list)")
+    cause = causes.get(found.cause, {})
+    typer.echo(f"rule:  {found.id}   ({found.path})\ncause: {found.cause} — {cause.get('title', '')}\n")
+    if found.description:
+        typer.echo(found.description + "\n")
+    typer.echo(cause.get("explanation", "").strip() + "\n")
+    typer.echo("match:\n" + json.dumps(found.match, indent=2))
+    typer.echo(f"confidence: {found.confidence}")
+    typer.echo("fix: " + found.fix["summary"])
+    for step in found.fix.get("steps", []):
+        typer.echo(f"  - {step}")
+
+
+@rules_app.command("validate")
+def rules_validate(paths: list[Path]) -> None:
+    """Validate rule files or directories; exit 2 on any invalid rule."""
+    from .rules import RuleError, _yaml_load, load_causes, parse_rule, rule_files
+
+    causes = load_causes()
+    files: list[Path] = []
+    for p in paths:
+        files.extend(rule_files(p) if p.is_dir() else [p])
+    bad = 0
+    for f in files:
+        try:
+            parse_rule(_yaml_load(f.read_text(encoding="utf-8")), str(f), causes)
+        except RuleError as exc:
+            bad += 1
+            typer.echo(f"invalid: {exc}", err=True)
+        except Exception as exc:
+            bad += 1
+            typer.echo(f"invalid: {f}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", err=True)
+    typer.echo(f"{len(files) - bad} valid, {bad} invalid")
+    raise typer.Exit(EXIT_ERROR if bad else EXIT_OK)
+
+
+@rules_app.command("test")
+def rules_test(paths: Optional[list[str]] = typer.Argument(None, help="Rule directories (default: built-in).")) -> None:
+    """Run every rule's own match/no_match examples; exit 1 when any rule fails."""
+    from .rules import load_rules
+    from .ruletest import check_all, duplicate_ids
+
+    rules = load_rules(paths or [], validate=True)
+    reports = check_all(rules)
+    failed = [r for r in reports if not r.ok]
+    for rep in reports:
+        mark = "ok  " if rep.ok else "FAIL"
+        typer.echo(f"{mark} {rep.rule.id} ({rep.checked} examples)")
+        for p in rep.problems:
+            typer.echo(f"     - {p}")
+    for d in duplicate_ids(rules):
+        typer.echo(f"FAIL duplicate id {d}")
+    typer.echo(f"{len(reports) - len(failed)} passed, {len(failed)} failed")
+    raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+def _load(extra: Optional[list[str]]) -> list:
+    from .rules import RuleError, load_rules
+
+    try:
+        return load_rules(extra or [])
+    except RuleError as exc:
+        _fail(f"invalid rule: {exc}")
+        raise  # unreachable
+
+
+def _fail(msg: str) -> None:
+    typer.echo(f"hfexplain: error: {msg}", err=True)
+    raise typer.Exit(EXIT_ERROR)
+
+
+def run_typer(argv: list[str]) -> int:
+    """Run the typer app on argv; the bare form (options or paths first) means ``explain``."""
+    if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version"):
+        argv = ["explain", *argv]
+    try:
+        rv = app(args=argv, prog_name="hfexplain", standalone_mode=False)
+        return rv if isinstance(rv, int) else EXIT_OK
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except SystemExit as exc:
+        return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_ERROR
+    except Exception as exc:  # click's usage errors (typer may vendor its own click)
+        show = getattr(exc, "show", None)
+        if callable(show) and hasattr(exc, "exit_code"):
+            show()
+            return EXIT_ERROR
+        if type(exc).__name__ == "Abort":
+            return 130
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(run_typer(sys.argv[1:]))
