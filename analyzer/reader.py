@@ -159,10 +159,7 @@ class Scanner:
         elif end - pos <= MAX_LINE:       # the last line of the input, without newline
             raw, nxt, newline, cut = buf[pos:end], end, False, not self.closing
         else:
-            stop = min(end, pos + MAX_LINE)
-            # Prefer to cut where no token can be split: at the last space before the limit.
-            space = buf.rfind(b" ", pos + MAX_LINE // 2, stop)
-            nxt = space + 1 if space > 0 and stop - pos >= MAX_LINE else stop
+            nxt = _safe_cut(buf, pos, min(end, pos + MAX_LINE))
             raw, newline, cut = buf[pos:nxt], False, True
         self.sink.feed(self.lineno, clean(raw, cut=cut))
         self.pos = nxt
@@ -174,6 +171,19 @@ class Scanner:
         if self.pos:
             self.buf = self.buf[self.pos:]
             self.pos = 0
+
+
+_NON_WORD = re.compile(rb"[^A-Za-z0-9_-]")
+
+
+def _safe_cut(buf: bytes, pos: int, stop: int) -> int:
+    """Where to cut an over-long line: never inside a word, so no token is split in two.
+
+    A run of word characters longer than 512 bytes is no credential; it may be cut anywhere.
+    """
+    window = buf[max(pos + 1, stop - 512):stop]
+    m = _NON_WORD.search(window[::-1])
+    return stop - m.start() if m else stop
 
 
 def read_chunks(stream: BinaryIO, size: int = CHUNK) -> Iterable[bytes]:

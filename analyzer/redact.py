@@ -13,7 +13,7 @@ MASK = "***"
 # Each pattern keeps a harmless prefix (group 1) and masks the secret that follows it.
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # Hugging Face user/OAuth tokens and organization API tokens (gitleaks: hf_[A-Za-z]{34}).
-    (re.compile(r"(?<![A-Za-z0-9])(hf_(?:oauth_)?|api_org_|api_)[A-Za-z0-9]{16,}"), r"\1" + MASK),
+    (re.compile(r"(hf_(?:oauth_)?|api_org_|api_)[A-Za-z0-9]{16,}"), r"\1" + MASK),
     # Authorization / Proxy-Authorization header values, whatever the scheme.
     (
         re.compile(r"(?i)((?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?(?:bearer|basic|token)?\s*)"
@@ -53,7 +53,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
 _HINTS = re.compile(r"(?i)hf_|api_|auth|bearer|cookie|token|passw|secret|key|sig|policy|eyj|@")
 
 # A token cut in two by a forced line wrap: mask its visible head at the end of a piece.
-_TAIL = re.compile(r"(?<![A-Za-z0-9])(hf_|api_org_|api_)[A-Za-z0-9]*$")
+_TAIL = re.compile(r"(hf_|api_org_|api_)[A-Za-z0-9]*$")
 
 
 def redact(line: str) -> str:

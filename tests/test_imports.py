@@ -1,0 +1,38 @@
+"""The plain path stays light: no framework, HTTP stack or YAML parser on a cached run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = ("huggingface_hub", "httpx", "httpx2", "httpcore", "requests", "pydantic", "rich", "typer", "click",
+         "watchdog", "yaml", "regex")
+
+PROBE = """
+import json, sys
+from analyzer.cli import main
+code = main(["--format", "json", sys.argv[1]])
+sys.stdout.flush()
+heavy = sorted({m.split(".")[0] for m in sys.modules} & set(json.loads(sys.argv[2])))
+sys.stderr.write("HEAVY=" + json.dumps(heavy) + "\\n")
+sys.exit(code)
+"""
+
+
+def test_fast_path_imports(tmp_path):
+    log = tmp_path / "small.log"
+    log.write_text(
+        "huggingface_hub.errors.GatedRepoError: 403 Client Error. (Request ID: Root=1-670f1a2b-3c4d5e6f708192a3b4c5d6e7)\n\n"
+        "Cannot access gated repo for url https://huggingface.co/acme/gated/resolve/main/config.json.\n"
+        "Access to model acme/gated is restricted and you are not in the authorized list. Visit https://huggingface.co/acme/gated to ask for access.\n"
+    )
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"}
+    runs = []
+    for _ in range(2):       # the first run builds the rule cache, the second must use it
+        proc = subprocess.run([sys.executable, "-c", PROBE, str(log), json.dumps(HEAVY)], capture_output=True,
+                              text=True, env=env, timeout=60)
+        assert proc.returncode == 1, proc.stderr
+        runs.append(json.loads(proc.stderr.split("HEAVY=")[1]))
+    assert runs[1] == [], f"the cached plain path imported {runs[1]}"
+    assert set(runs[0]) <= {"yaml"}, runs[0]
