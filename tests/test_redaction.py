@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from conftest import make_token, run_hfx
+
 from analyzer.reader import MAX_LINE, Scanner
 from analyzer.redact import redact
 from analyzer.splitter import Splitter
-from conftest import make_token, run_hfx
 
 
 def secrets() -> dict[str, str]:
@@ -65,7 +66,7 @@ def test_no_output_format_leaks(tmp_path):
         f"export HF_TOKEN={s['hf']}",
         "Traceback (most recent call last):",
         f"  File \"/app/x.py\", line 3, in <module>\n    hf_hub_download('acme/gated', 'c.json', token=\"{s['hf']}\")",
-        f"huggingface_hub.errors.GatedRepoError: 403 Client Error. (Request ID: Root=1-670f1a2b-3c4d5e6f708192a3b4c5d6e7)",
+        "huggingface_hub.errors.GatedRepoError: 403 Client Error. (Request ID: Root=1-670f1a2b-3c4d5e6f708192a3b4c5d6e7)",
         "",
         f"Cannot access gated repo for url https://huggingface.co/acme/gated/resolve/main/c.json?token={s['query']}.",
         "Access to model acme/gated is restricted and you are not in the authorized list. Visit https://huggingface.co/acme/gated to ask for access.",

@@ -30,7 +30,7 @@ def test_real_chain_keeps_every_exception_and_its_lines():
     ev = events[0]
     assert [x.short for x in ev.exceptions] == ["PermissionError", "OSError"]
     assert ev.fields["repo_id"] == "acme/gated" and ev.fields["status"] == 403
-    first_line = err.splitlines().index(next(l for l in err.splitlines() if l.startswith("PermissionError"))) + 1
+    first_line = err.splitlines().index(next(x for x in err.splitlines() if x.startswith("PermissionError"))) + 1
     assert ev.exceptions[0].lineno == first_line
 
 
