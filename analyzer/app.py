@@ -115,22 +115,39 @@ def rules_show(rule_id: str, rules: Optional[list[str]] = typer.Option(None, "--
 @rules_app.command("validate")
 def rules_validate(paths: list[Path]) -> None:
     """Validate rule files or directories; exit 2 on any invalid rule."""
-    from .rules import RuleError, _yaml_load, load_causes, parse_rule, rule_files
+    from .rules import RuleError, _yaml_load, load_causes, parse_rule, rule_files, schema_errors
 
     causes = load_causes()
     files: list[Path] = []
     for p in paths:
+        if not p.exists():
+            _fail(f"no such file or directory: {p}")
         files.extend(rule_files(p) if p.is_dir() else [p])
-    bad = 0
+    bad, seen = 0, {}
     for f in files:
+        problems: list[str] = []
+        rid = None
         try:
-            parse_rule(_yaml_load(f.read_text(encoding="utf-8")), str(f), causes)
+            data = _yaml_load(f.read_text(encoding="utf-8"))
+        except Exception as exc:      # yaml.YAMLError, UnicodeDecodeError, OSError
+            bad += 1
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            typer.echo(f"invalid: {f}: not a readable YAML file: {first}", err=True)
+            continue
+        try:
+            rid = data.get("id") if isinstance(data, dict) else None
+            problems = [f"field '{where}': {why}" if where else why for where, why in schema_errors(data)]
+            if not problems:
+                parse_rule(data, str(f), causes)
+                if rid in seen:
+                    problems.append(f"duplicate id, also in {seen[rid]}")
+                seen[rid] = str(f)
         except RuleError as exc:
+            problems.append(f"field '{exc.field}': {exc.why}" if exc.field else exc.why)
+        if problems:
             bad += 1
-            typer.echo(f"invalid: {exc}", err=True)
-        except Exception as exc:
-            bad += 1
-            typer.echo(f"invalid: {f}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", err=True)
+            for why in problems:
+                typer.echo(f"invalid: {f}" + (f": rule {rid}" if rid else "") + f": {why}", err=True)
     typer.echo(f"{len(files) - bad} valid, {bad} invalid")
     raise typer.Exit(EXIT_ERROR if bad else EXIT_OK)
 
@@ -153,6 +170,33 @@ def rules_test(paths: Optional[list[str]] = typer.Argument(None, help="Rule dire
         typer.echo(f"FAIL duplicate id {d}")
     typer.echo(f"{len(reports) - len(failed)} passed, {len(failed)} failed")
     raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+@rules_app.command("schema")
+def rules_schema() -> None:
+    """Print the JSON Schema of the rule format."""
+    from .rules import load_schema
+
+    typer.echo(json.dumps(load_schema(), indent=2))
+
+
+@rules_app.command("export")
+def rules_export(
+    fmt: str = typer.Option("json", "--format", "-f", help="json (all rules and the cause catalogue)."),
+    rules: Optional[list[str]] = typer.Option(None, "--rules", help="Extra rule directory."),
+) -> None:
+    """All rules and the cause catalogue in one document, for other tools."""
+    from .rules import load_causes, load_schema
+
+    if fmt != "json":
+        _fail("--format must be json")
+    doc = {
+        "hfexplain_rules": "1",
+        "format_version": load_schema().get("x-format-version", 1),
+        "causes": list(load_causes().values()),
+        "rules": [r.raw for r in sorted(_load(rules), key=lambda r: r.id)],
+    }
+    typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
 
 
 def _load(extra: Optional[list[str]]) -> list:

@@ -109,8 +109,33 @@ def load_causes(directory: Path | None = None) -> dict[str, dict[str, Any]]:
     return {c["id"]: c for c in data["causes"]}
 
 
+def load_schema() -> dict[str, Any]:
+    return json.loads((builtin_dir() / "schema.json").read_text(encoding="utf-8"))
+
+
+def schema_errors(data: Any) -> list[tuple[str | None, str]]:
+    """Every way one rule departs from rules/schema.json: (field path, why)."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(load_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    return [(".".join(str(p) for p in e.absolute_path) or None, e.message) for e in errors]
+
+
+def check_schema(data: Any, path: str) -> None:
+    """Validate one rule against rules/schema.json, the format's single source of truth."""
+    errors = schema_errors(data)
+    if errors:
+        rid = data.get("id") if isinstance(data, dict) else None
+        where, why = errors[0]
+        more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+        raise RuleError(path, rid if isinstance(rid, str) else None, where, why + more)
+
+
 def parse_rule(data: Any, path: str, causes: dict[str, Any] | None = None) -> Rule:
-    """Check the fields the engine relies on and build a :class:`Rule` (schema: rules/schema.json)."""
+    """Build a :class:`Rule`; with ``causes`` (user rules) validate it against the schema first."""
+    if causes is not None:
+        check_schema(data, path)
     if not isinstance(data, dict):
         raise RuleError(path, None, None, "a rule file must hold one mapping")
     rid = data.get("id")
@@ -198,7 +223,7 @@ def load_rules(extra_dirs: list[str | Path] | None = None, *, validate: bool = F
     """
     dirs: list[tuple[Path, bool]] = [(builtin_dir(), validate)]
     env = os.environ.get("HFEXPLAIN_RULES_PATH", "")
-    for d in [*(p for p in env.split(os.pathsep) if p), *(extra_dirs or [])]:
+    for d in [*plugin_dirs(), *(p for p in env.split(os.pathsep) if p), *(extra_dirs or [])]:
         dirs.append((Path(d), True))
     causes: dict[str, Any] | None = None
     by_id: dict[str, Rule] = {}
@@ -210,6 +235,31 @@ def load_rules(extra_dirs: list[str | Path] | None = None, *, validate: bool = F
         for rule in _load_dir(directory, causes if check else None):
             by_id[rule.id] = rule
     return list(by_id.values())
+
+
+def plugin_dirs() -> list[Path]:
+    """Rule packs installed with pip: entry points of group ``hfexplain.rules``.
+
+    Each entry point names a module (its folder holds the rule files) or a callable returning
+    a folder. Set HFEXPLAIN_NO_PLUGINS=1 to ignore them.
+    """
+    if os.environ.get("HFEXPLAIN_NO_PLUGINS"):
+        return []
+    from importlib.metadata import entry_points
+
+    try:
+        eps = entry_points(group="hfexplain.rules")
+    except TypeError:                      # Python 3.9
+        eps = entry_points().get("hfexplain.rules", [])  # type: ignore[attr-defined]
+    out = []
+    for ep in eps:
+        try:
+            obj = ep.load()
+            path = Path(obj()) if callable(obj) else Path(obj.__file__).parent  # type: ignore[union-attr]
+        except Exception as exc:
+            raise RuleError(f"entry point {ep.name} ({ep.value})", None, None, f"cannot load: {exc}") from None
+        out.append(path)
+    return out
 
 
 def _load_dir(directory: Path, causes: dict[str, Any] | None) -> list[Rule]:
