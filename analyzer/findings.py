@@ -32,6 +32,7 @@ class Finding:
     probe: dict[str, Any] = field(default_factory=lambda: {"status": "not-run", "checks": []})
     count: int = 1
     kind: str = "traceback"                 # the kind of event that decided the cause
+    absorbs: dict[str, Any] = field(default_factory=dict, repr=False)   # the rule's `absorbs`
     why: str = ""                           # the rule's explanation of this shape
     events: list[Event] = field(default_factory=list, repr=False)
 
@@ -111,7 +112,7 @@ def candidate(hits: list[Hit]) -> Finding:
         evidence["ranks"] = [f["rank"]]
     return Finding(rule.cause, rule.id, render_template(rule.title, variables), rule.confidence,
                    evidence, fix, alternatives, kind=ev.kind, why=render_template(rule.description, variables),
-                   events=[ev])
+                   events=[ev], absorbs=dict(rule.raw.get("absorbs") or {}))
 
 
 def excerpt(ev: Event, lines: list[int]) -> str:
@@ -139,6 +140,12 @@ class Incidents:
 
     def add(self, cand: Finding) -> tuple[Finding, bool]:
         """Add a candidate; returns (the finding it now belongs to, whether it is new)."""
+        explainer = self._explained_by(cand)
+        if explainer is not None:
+            # An earlier finding (e.g. "HF_TOKEN is set and is the active token") explains this failure.
+            self._absorb(explainer, cand)
+            explainer.confidence = max(explainer.confidence, float(explainer.absorbs.get("confidence", 0.85)))
+            return explainer, False
         target = self._same_incident(cand)
         if target is None:
             self.findings.append(cand)
@@ -152,6 +159,14 @@ class Incidents:
             return cand, False
         self._absorb(target, cand)
         return target, False
+
+    def _explained_by(self, cand: Finding) -> Finding | None:
+        for f in self.findings:
+            if f.absorbs and cand.cause in f.absorbs.get("causes", []) \
+                    and f.evidence["input"] == cand.evidence["input"] \
+                    and f.evidence["lines"][0] <= cand.evidence["lines"][0]:
+                return f
+        return None
 
     def _same_incident(self, cand: Finding) -> Finding | None:
         line = cand.evidence["lines"][0]
@@ -176,9 +191,16 @@ class Incidents:
                 ev[key] = oe[key]
         if "ranks" in oe:
             ev["ranks"] = sorted(set(ev.get("ranks", [])) | set(oe["ranks"]))
-        if other.cause != into.cause and other.cause not in {a["cause"] for a in into.alternatives}:
+        known = {into.cause} | {a["cause"] for a in into.alternatives}
+        if other.cause not in known:
+            known.add(other.cause)
             into.alternatives.append({"cause": other.cause, "confidence": other.confidence,
                                       "separated_by": f"line {oe['lines'][0]} alone would suggest it"})
+        for alt in other.alternatives:
+            if alt["cause"] not in known:
+                known.add(alt["cause"])
+                into.alternatives.append(alt)
+        into.alternatives.sort(key=lambda a: -a["confidence"])
         into.events.extend(other.events[:1])
 
     def ranked(self) -> list[Finding]:

@@ -34,7 +34,7 @@ _MESSAGE_REPO = [
     re.compile(rf"(?:Model|Pipeline) (?P<id>{_NAME}/{_NAME}) not found"),
     re.compile(rf"^(?P<id>{_NAME}/{_NAME}) is (?:not a local folder|a gated repository)"),
     re.compile(r"Repo id must [^:]{0,200}: '(?P<id>[^']{1,300})'"),
-    re.compile(rf"(?:model_id|repo_id|pretrained_model_name_or_path)=['\"](?P<id>{_NAME}/{_NAME})['\"]"),
+    re.compile(rf"(?:model_id|model_name|repo_id|pretrained_model_name_or_path)=['\"](?P<id>{_NAME}/{_NAME})['\"]"),
     re.compile(rf"(?:from_pretrained|DiarizationPipeline|load_dataset)\(\s*['\"](?P<id>{_NAME}/{_NAME})['\"]"),
 ]
 

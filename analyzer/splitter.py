@@ -32,12 +32,15 @@ _HEADERLESS = re.compile(
     r"^(?P<prefix>(?:\[[\w .:-]{1,40}\]:? ?|[\w.-]{1,60} +\| )?)"
     rf"(?P<type>{_EXC_NAME}(?:Error|Exception|Group|Interrupt|Timeout|Enabled))(?::(?P<msg> .*))?$"
 )
-_FRAME = re.compile(r'^\s*File "(?P<file>[^"]{1,1000})", line (?P<line>\d+)(?:, in (?P<func>.{1,200}))?')
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]{1,1000})", line (?P<line>\w{1,10})(?:, in (?P<func>.{1,200}))?')
 _NEW_RECORD = re.compile(
     r"^(?:\d{4}-\d\d-\d\d[ T]\d|\[\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d[ ,.]|[IWEF]\d{4} \d\d:"
     r"|(?:INFO|WARNING|WARN|ERROR|DEBUG|CRITICAL|FATAL)(?::|\s+-|\s)|\[(?:INFO|WARNING|WARN|ERROR|DEBUG)\]"
     r"|\s*\d{1,3}%\||\$ |>>> |(?:remote|fatal|hint): |Starting new HTTPS? connection"
     r"|HTTP Request: |Request [0-9a-f-]{8,}: |https?://\S+:\d+ \"[A-Z]+ )"
+)
+_RAISE = re.compile(
+    rf"^\s*raise (?P<type>{_EXC_NAME})\((?:[rbfu]{{0,2}}(?P<q>['\"])(?P<msg>[^'\"]{{0,2000}})(?P=q))?"
 )
 _TS_DIGITS = re.compile(r"(?<![A-Za-z])\d+")
 
@@ -191,8 +194,21 @@ class _Traceback:
     def event(self) -> Event | None:
         self._finish_exception()
         if not self.exceptions:
-            return None
+            inferred = self._raised_in_last_frame()
+            if inferred is None:
+                return None
+            self.exceptions.append(inferred)
         return Event("traceback", self.rows, self.exceptions, prefix=self.prefix, dropped_rows=self.dropped)
+
+    def _raised_in_last_frame(self) -> Exc | None:
+        """A paste cut before the exception line: the last frame's ``raise X("…")`` is the best guess."""
+        if not self.rows:
+            return None
+        lineno, last = self.rows[-1]
+        m = _RAISE.match(last)
+        if m is None:
+            return None
+        return Exc(m.group("type"), m.group("msg") or "", lineno, self.frames)
 
 
 def _prefix_pattern(prefix: str) -> re.Pattern[str] | None:
