@@ -56,18 +56,29 @@ def explain_cmd(
     """Analyze logs (the default command)."""
     if fmt not in FORMATS:
         _fail(f"--format must be one of {', '.join(FORMATS)}")
-    if probe or watch:
-        flag = "--probe" if probe else "--watch"
-        _fail(f"{flag} is not available in this version yet; run without it")
+    if watch:
+        _fail("--watch is not available in this version yet; run without it")
     opts = Options(paths=list(paths or []), format=fmt, color=False if no_color else (True if color else None),
-                   rules=list(rules or []))
+                   rules=list(rules or []), probe=probe)
     raise typer.Exit(explain(opts))
 
 
 @app.command("doctor")
-def doctor_cmd() -> None:
-    """Check the environment and token without a log (not available in this version yet)."""
-    _fail("doctor is not available in this version yet")
+def doctor_cmd(
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    offline: bool = typer.Option(False, "--offline", help="Local checks only; send nothing."),
+) -> None:
+    """Check the environment and token with no log: what is fine, what is wrong, and the fix."""
+    from .probe import doctor
+
+    if fmt not in ("text", "json"):
+        _fail("--format must be text or json")
+    checks = doctor.run(network=not offline)
+    if fmt == "json":
+        typer.echo(json.dumps({"hfexplain": "1", "checks": [c.to_dict() for c in checks]}, indent=2))
+    else:
+        typer.echo(doctor.render_text(checks), nl=False)
+    raise typer.Exit(doctor.exit_code(checks))
 
 
 @app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

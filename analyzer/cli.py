@@ -26,6 +26,7 @@ class Options:
     format: str | None = None
     color: bool | None = None
     rules: list[str] = field(default_factory=list)
+    probe: bool = False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,6 +74,8 @@ def parse_fast(argv: list[str]) -> Options | None:
             if value not in FORMATS:
                 raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
             opts.format = value
+        elif arg == "--probe":
+            opts.probe = True
         elif arg == "--no-color":
             opts.color = False
         elif arg == "--color":
@@ -100,7 +103,7 @@ def explain(opts: Options) -> int:
     fmt = opts.format or "text"
     out = sys.stdout
     report = Report(fmt, _use_color(opts.color, out))
-    live = any(p == "-" and _is_live(sys.stdin) for p in paths)
+    live = not opts.probe and any(p == "-" and _is_live(sys.stdin) for p in paths)
     engine = Engine(rules, on_finding=report.on_finding if live else None)
     names, failed = [], False
     for path in paths:
@@ -131,10 +134,25 @@ def explain(opts: Options) -> int:
     for name in engine.binary_inputs:
         _err(f"note: {name} looks like binary data, not a log; scanned it as text anyway")
     findings = engine.findings()
+    if opts.probe and findings:
+        findings = _probe(findings, rules, fmt)
     report.finish(names, findings)
     if failed:
         return EXIT_ERROR
     return EXIT_FINDINGS if findings else EXIT_OK
+
+
+def _probe(findings: list, rules: list, fmt: str) -> list:
+    """Confirm or refute each finding with live read-only checks; the plan is shown first."""
+    from . import probe
+
+    prober = probe.Prober()
+    if fmt == "text":
+        _err("probe plan (read-only; the token goes only to " + prober.endpoint + "):")
+        for line in prober.plan(findings):
+            sys.stderr.write(f"  - {line}\n")
+        sys.stderr.flush()
+    return probe.apply(prober, findings, rules)
 
 
 class Report:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .events import Event
-from .rules import Hit, render_template
+from .rules import Hit, Rule, render_template
 from .versions import implied
 
 MAX_EVIDENCE_LINES = 24
@@ -33,6 +33,7 @@ class Finding:
     count: int = 1
     kind: str = "traceback"                 # the kind of event that decided the cause
     absorbs: dict[str, Any] = field(default_factory=dict, repr=False)   # the rule's `absorbs`
+    variables: dict[str, str] = field(default_factory=dict, repr=False)  # for re-rendering after probes
     why: str = ""                           # the rule's explanation of this shape
     events: list[Event] = field(default_factory=list, repr=False)
 
@@ -72,18 +73,23 @@ def _fill(items: list[str], variables: dict[str, str]) -> list[str]:
     return [render_template(s, variables) for s in items]
 
 
+def fill_fix(rule: Rule, variables: dict[str, str]) -> dict[str, Any]:
+    """A rule's fix with the finding's variables filled in."""
+    return {
+        "summary": render_template(rule.fix["summary"].strip(), variables),
+        "steps": _fill(rule.fix.get("steps", []), variables),
+        "commands": _fill(rule.fix.get("commands", []), variables),
+        "links": _fill(rule.fix.get("links", []), variables),
+    }
+
+
 def candidate(hits: list[Hit]) -> Finding:
     """The finding one event supports: the most confident (then most specific) rule wins."""
     hits = sorted(hits, key=lambda h: (-h.rule.confidence, -h.rule.specificity, h.rule.id))
     best = hits[0]
     ev, rule = best.event, best.rule
     variables = _variables(best)
-    fix = {
-        "summary": render_template(rule.fix["summary"].strip(), variables),
-        "steps": _fill(rule.fix.get("steps", []), variables),
-        "commands": _fill(rule.fix.get("commands", []), variables),
-        "links": _fill(rule.fix.get("links", []), variables),
-    }
+    fix = fill_fix(rule, variables)
     alternatives: list[dict[str, Any]] = []
     seen = {rule.cause}
     for alt in rule.alternatives:
@@ -112,7 +118,7 @@ def candidate(hits: list[Hit]) -> Finding:
         evidence["ranks"] = [f["rank"]]
     return Finding(rule.cause, rule.id, render_template(rule.title, variables), rule.confidence,
                    evidence, fix, alternatives, kind=ev.kind, why=render_template(rule.description, variables),
-                   events=[ev], absorbs=dict(rule.raw.get("absorbs") or {}))
+                   events=[ev], absorbs=dict(rule.raw.get("absorbs") or {}), variables=variables)
 
 
 def excerpt(ev: Event, lines: list[int]) -> str:

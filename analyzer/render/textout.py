@@ -46,6 +46,8 @@ def finding_lines(f: Finding) -> list[Line]:
         facts.append("ranks " + ", ".join(str(r) for r in ev["ranks"]))
     if facts:
         out.append(("note", "      " + " · ".join(facts)))
+    if f.probe.get("status", "not-run") != "not-run":
+        out.append(("probe", f"probe: {f.probe['status']} — {f.probe.get('fact', '')}"))
     fix = f.fix
     out.append(("hint", "hint: " + fix["summary"]))
     for i, step in enumerate(fix.get("steps", []), 1):
@@ -56,7 +58,8 @@ def finding_lines(f: Finding) -> list[Line]:
         out.append(("link", f"link: {link}"))
     for alt in f.alternatives[:3]:
         sep = f" — {alt['separated_by']}" if alt.get("separated_by") else ""
-        out.append(("alt", f"also possible: {alt['cause']} ({_pct(alt['confidence'])}){sep}"))
+        probed = f" [probe: {alt['probe']['status']}]" if alt.get("probe") else ""
+        out.append(("alt", f"also possible: {alt['cause']} ({_pct(alt['confidence'])}){probed}{sep}"))
     out.append(("dim", f"confidence {_pct(f.confidence)} · rule {f.rule} · details: hfexplain rules show {f.rule}"))
     return out
 
@@ -74,7 +77,7 @@ def plain(lines: list[Line], out: IO[str]) -> None:
 
 _STYLES = {
     "error": "bold red", "title": "bold", "dim": "dim", "excerpt": "", "note": "cyan", "hint": "green",
-    "command": "bold green", "link": "blue underline", "alt": "yellow", "ok": "green",
+    "command": "bold green", "link": "blue underline", "alt": "yellow", "ok": "green", "probe": "bold magenta",
 }
 
 

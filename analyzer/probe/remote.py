@@ -1,0 +1,136 @@
+"""Network checks, read-only, against the configured endpoint only (HF_ENDPOINT or huggingface.co).
+
+Everything goes through the user's own huggingface_hub (imported here, never on the plain path)
+so its token resolution, headers and proxy settings apply; calls that an old version lacks fall
+back to a plain HEAD on a resolve URL of the configured endpoint. Each call is bounded by a
+timeout, and no URL found in a log is ever contacted.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+TIMEOUT = 10.0
+
+
+@dataclass
+class Answer:
+    """What the Hub said: ok, or an HTTP status with the error code and server message."""
+
+    ok: bool
+    status: int | None = None
+    error_code: str | None = None
+    message: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    failure: str | None = None          # no answer at all: timeout, connection refused, garbage
+
+    @property
+    def answered(self) -> bool:
+        return self.failure is None
+
+
+def _bounded(fn: Callable[[], Answer], timeout: float = TIMEOUT) -> Answer:
+    """Run fn in a daemon thread; a hung connection cannot hold the run past the timeout."""
+    box: list[Answer] = []
+
+    def target() -> None:
+        try:
+            box.append(fn())
+        except Exception as exc:  # any client error becomes an inconclusive answer
+            box.append(_from_exception(exc))
+
+    t = threading.Thread(target=target, daemon=True, name="hfexplain-probe")
+    t.start()
+    t.join(timeout)
+    return box[0] if box else Answer(False, failure=f"no answer within {timeout:.0f} s")
+
+
+def _from_exception(exc: BaseException) -> Answer:
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    if isinstance(status, int):
+        headers = getattr(response, "headers", {}) or {}
+        code = headers.get("X-Error-Code") or headers.get("x-error-code")
+        message = headers.get("X-Error-Message") or headers.get("x-error-message") or ""
+        if not message:
+            try:
+                body = response.json()
+                message = body.get("error", "") if isinstance(body, dict) else ""
+            except Exception:
+                message = ""
+        return Answer(False, status=status, error_code=code, message=str(message)[:500])
+    name = type(exc).__name__
+    return Answer(False, failure=f"{name}: {str(exc).splitlines()[0][:200] if str(exc) else ''}".rstrip(": "))
+
+
+def _api(endpoint: str) -> Any:
+    from huggingface_hub import HfApi
+
+    return HfApi(endpoint=endpoint)
+
+
+def whoami(endpoint: str, token: str) -> Answer:
+    """GET /api/whoami-v2 with the token: valid? which account, which role, which scopes."""
+    def call() -> Answer:
+        info = _api(endpoint).whoami(token=token)
+        return Answer(True, status=200, data=info if isinstance(info, dict) else {})
+    return _bounded(call)
+
+
+def token_role(info: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """(role, fineGrained section) of a whoami answer."""
+    access = ((info.get("auth") or {}).get("accessToken") or {})
+    return access.get("role"), access.get("fineGrained") or {}
+
+
+def repo_access(endpoint: str, repo_id: str, repo_type: str, token: str | None) -> Answer:
+    """Can this token read the repo's files? auth_check where it exists, else a HEAD on a resolve URL."""
+    def call() -> Answer:
+        api = _api(endpoint)
+        if hasattr(api, "auth_check"):
+            api.auth_check(repo_id, repo_type=repo_type, token=token if token else False)
+            return Answer(True, status=200)
+        return _head_resolve(endpoint, repo_id, repo_type, token)
+    return _bounded(call)
+
+
+def _send(method: str, url: str, headers: dict[str, str] | None = None) -> Any:
+    """One request through huggingface_hub's own session (requests or httpx), no redirects followed."""
+    from huggingface_hub.utils import get_session
+
+    session = get_session()
+    redirects = {"allow_redirects": False} if type(session).__module__.startswith("requests") \
+        else {"follow_redirects": False}
+    return session.request(method, url, headers=headers or {}, timeout=TIMEOUT, **redirects)
+
+
+def _head_resolve(endpoint: str, repo_id: str, repo_type: str, token: str | None) -> Answer:
+    from huggingface_hub.utils import build_hf_headers
+
+    prefix = {"dataset": "datasets/", "space": "spaces/"}.get(repo_type, "")
+    url = f"{endpoint}/{prefix}{repo_id}/resolve/main/.gitattributes"
+    r = _send("HEAD", url, build_hf_headers(token=token if token else False))
+    code = r.headers.get("X-Error-Code")
+    ok = r.status_code < 400 or code == "EntryNotFound"
+    return Answer(ok, status=r.status_code, error_code=code, message=r.headers.get("X-Error-Message") or "")
+
+
+def repo_info(endpoint: str, repo_id: str, repo_type: str, token: str | None) -> Answer:
+    """Repo metadata (200 for gated repos even anonymously): exists? gated how? disabled?"""
+    def call() -> Answer:
+        api = _api(endpoint)
+        getter = {"dataset": "dataset_info", "space": "space_info"}.get(repo_type, "model_info")
+        info = getattr(api, getter)(repo_id, token=token if token else False)
+        return Answer(True, status=200, data={"gated": getattr(info, "gated", None),
+                                              "disabled": getattr(info, "disabled", None),
+                                              "private": getattr(info, "private", None)})
+    return _bounded(call)
+
+
+def reachable(endpoint: str) -> Answer:
+    """Does the endpoint answer HTTP at all (any status)? Sends no token."""
+    def call() -> Answer:
+        return Answer(True, status=_send("GET", f"{endpoint}/api/whoami-v2").status_code)
+    return _bounded(call)
