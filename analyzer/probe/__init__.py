@@ -280,7 +280,8 @@ class Prober:
         repo = f.evidence.get("repo_id")
         i = self.info(repo, _repo_type(f)) if repo else None
         if i is not None and i.answered and i.ok:
-            return Verdict(CONFIRMED if i.data.get("disabled") else REFUTED, f"{repo}: disabled={i.data.get('disabled')}")
+            disabled = bool(i.data.get("disabled"))
+            return Verdict(CONFIRMED if disabled else REFUTED, f"{repo}: disabled={disabled}")
         return Verdict(INCONCLUSIVE, describe(i))
 
     def _v_netrc_conflict(self, f: Any) -> Verdict:
@@ -297,7 +298,7 @@ class Prober:
             requests_based = mm is not None and mm[0] == 0
         fact = f"{entry['path']} has a '{entry['machine']}' entry (login {entry['login'] or '-'})"
         if requests_based:
-            return Verdict(CONFIRMED, fact + "; the requests-based huggingface_hub (≤ 0.36) sends it instead of the token")
+            return Verdict(CONFIRMED, fact + "; requests-based huggingface_hub (≤ 0.36) sends it instead of the token")
         return Verdict(REFUTED, fact + f", but huggingface_hub {installed or '≥ 1.0'} (httpx) ignores ~/.netrc")
 
     def _v_git_credentials(self, f: Any) -> Verdict:

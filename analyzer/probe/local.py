@@ -6,6 +6,7 @@ configuration. Never prints a token: only its fingerprint (kind, length, last fo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -72,11 +73,9 @@ def token_source() -> TokenSource:
     except (OSError, UnicodeDecodeError):
         src.file_token = None
     stored = path.parent / "stored_tokens"
-    try:
+    with contextlib.suppress(OSError, UnicodeDecodeError):
         src.stored_names = [line.strip()[1:-1] for line in stored.read_text(encoding="utf-8").splitlines()
                             if line.strip().startswith("[")]
-    except (OSError, UnicodeDecodeError):
-        pass
     if os.environ.get("HF_OIDC_RESOURCE"):
         src.notes.append("HF_OIDC_RESOURCE is set: huggingface_hub ≥ 1.19 exchanges an OIDC token first")
     if os.environ.get("HF_HUB_DISABLE_IMPLICIT_TOKEN", "").lower() in ("1", "true", "yes", "on"):
