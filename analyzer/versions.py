@@ -19,6 +19,8 @@ _HFH_MARKERS: list[tuple[str, str]] = [
     ("huggingface_hub/utils/_errors.py", "<0.25"),
     ("If you didn't pass a user token, make sure you are properly logged in", "<0.29"),
     ("requests.exceptions.", "<1.0"),
+    ("$ huggingface-cli whoami", "<1.0"),       # the command itself is gone from 1.0 on
+    ("$ huggingface-cli login", "<1.0"),
     ("urllib3.connectionpool", "<1.0"),
     (" Client Error: ", "<1.0"),
     ("for url: https://", "<1.0"),

@@ -293,6 +293,8 @@ class Prober:
             return Verdict(INCONCLUSIVE, f"{entry['path']}: {entry['error']}")
         requests_based = _job_requests_based(f)
         installed = local.installed_versions().get("huggingface_hub")
+        if requests_based is None and f.cause == "netrc-conflict":
+            requests_based = True       # the log's shape (Basic credentials sent) only arises with requests
         if requests_based is None:
             mm = local.major_minor(installed)
             requests_based = mm is not None and mm[0] == 0

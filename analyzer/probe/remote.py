@@ -86,14 +86,34 @@ def token_role(info: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
 
 
 def repo_access(endpoint: str, repo_id: str, repo_type: str, token: str | None) -> Answer:
-    """Can this token read the repo's files? auth_check where it exists, else a HEAD on a resolve URL."""
+    """Can this token read the repo's files? ``GET /api/{type}s/{id}/auth-check`` (what ``auth_check``
+    calls), sent through the user's huggingface_hub session; redirects are not followed."""
     def call() -> Answer:
-        api = _api(endpoint)
-        if hasattr(api, "auth_check"):
-            api.auth_check(repo_id, repo_type=repo_type, token=token if token else False)
-            return Answer(True, status=200)
-        return _head_resolve(endpoint, repo_id, repo_type, token)
+        from huggingface_hub.utils import build_hf_headers
+
+        url = f"{endpoint}/api/{repo_type}s/{repo_id}/auth-check"
+        return _answer(_send("GET", url, build_hf_headers(token=token if token else False)))
     return _bounded(call)
+
+
+def _answer(r: Any) -> Answer:
+    """Read a Hub API response; anything that is not the Hub's JSON API is no answer at all."""
+    status = r.status_code
+    if 300 <= status < 400:
+        return Answer(False, failure=f"redirected (HTTP {status}) instead of answering; not followed")
+    ctype = (r.headers.get("Content-Type") or "").lower()
+    code = r.headers.get("X-Error-Code")
+    message = r.headers.get("X-Error-Message") or ""
+    try:
+        body = r.json() if "json" in ctype else None
+    except ValueError:
+        body = None
+    if body is None and not code:
+        return Answer(False, failure=f"HTTP {status} with a {ctype or 'non-JSON'} body: not the Hub API")
+    if not message and isinstance(body, dict):
+        message = str(body.get("error") or "")
+    return Answer(status < 400, status=status, error_code=code, message=message[:500],
+                  data=body if isinstance(body, dict) else {})
 
 
 def _send(method: str, url: str, headers: dict[str, str] | None = None) -> Any:
@@ -104,17 +124,6 @@ def _send(method: str, url: str, headers: dict[str, str] | None = None) -> Any:
     redirects = {"allow_redirects": False} if type(session).__module__.startswith("requests") \
         else {"follow_redirects": False}
     return session.request(method, url, headers=headers or {}, timeout=TIMEOUT, **redirects)
-
-
-def _head_resolve(endpoint: str, repo_id: str, repo_type: str, token: str | None) -> Answer:
-    from huggingface_hub.utils import build_hf_headers
-
-    prefix = {"dataset": "datasets/", "space": "spaces/"}.get(repo_type, "")
-    url = f"{endpoint}/{prefix}{repo_id}/resolve/main/.gitattributes"
-    r = _send("HEAD", url, build_hf_headers(token=token if token else False))
-    code = r.headers.get("X-Error-Code")
-    ok = r.status_code < 400 or code == "EntryNotFound"
-    return Answer(ok, status=r.status_code, error_code=code, message=r.headers.get("X-Error-Message") or "")
 
 
 def repo_info(endpoint: str, repo_id: str, repo_type: str, token: str | None) -> Answer:

@@ -1,0 +1,231 @@
+"""--probe and doctor against a real local Hub (tests/localhub.py) through the real huggingface_hub.
+
+Each seed scenario is replayed with the matching account state and must end `confirmed` for its
+true cause and `refuted` for the wrong alternative. A trap server whose URLs sit in the logs
+proves that a URL from a log never receives anything; faulty endpoints end `inconclusive`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, make_token, run_hfx
+from localhub import LocalHub
+
+PYANNOTE = ("pyannote/speaker-diarization-3.0", "pyannote/speaker-diarization-3.1", "pyannote/segmentation-3.0")
+
+
+class Trap:
+    """Any HTTP server that records what reaches it (optionally answering with garbage)."""
+
+    def __init__(self, body: bytes = b"<html>nothing here</html>", status: int = 200,
+                 location: str | None = None) -> None:
+        self.seen: list[dict] = []
+        trap = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                trap.seen.append({"path": self.path, "headers": dict(self.headers)})
+                self.send_response(status)
+                if location:
+                    self.send_header("Location", location + self.path)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            do_GET = do_HEAD = do_POST = _answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hub():
+    h = LocalHub()
+    h.add_repo("meta-llama/Meta-Llama-3-8B", gated="manual", files={"config.json": b"{}"})
+    for repo in PYANNOTE:
+        h.add_repo(repo, gated="auto", files={"config.yaml": b"pipeline: {}\n"})
+    with h:
+        yield h
+
+
+@pytest.fixture
+def trap():
+    t = Trap()
+    yield t
+    t.close()
+
+
+def account(tmp_path: Path, hub_url: str, *, env_token: str | None = None, stored: str | None = None,
+            netrc: str | None = None) -> dict[str, str]:
+    """A fresh HOME with the token file, ~/.netrc and environment the scenario needs."""
+    home = tmp_path / "home"
+    (home / "hf").mkdir(parents=True)
+    if stored:
+        (home / "hf" / "token").write_text(stored)
+    if netrc:
+        (home / ".netrc").write_text(netrc)
+    env = {"HOME": str(home), "HF_HOME": str(home / "hf"), "HF_ENDPOINT": hub_url, "XDG_CACHE_HOME": str(home / "c"),
+           "HF_TOKEN": env_token or "", "HUGGING_FACE_HUB_TOKEN": "", "NETRC": "", "HF_HUB_OFFLINE": "",
+           "TRANSFORMERS_OFFLINE": "", "HF_HUB_DISABLE_IMPLICIT_TOKEN": ""}
+    return env
+
+
+def probed(log: Path | str, env: dict[str, str], trap: Trap | None = None, *extra: str) -> dict:
+    text = Path(log).read_text() if isinstance(log, Path) else log
+    if trap is not None:            # every URL of the log now points at the trap server
+        text = text.replace("https://huggingface.co", trap.url).replace("https://hf.co", trap.url)
+    proc = run_hfx("--probe", "--format", "json", *extra, "-", stdin=text.encode(), env=env, timeout=120)
+    assert b"Traceback (most recent call last)" not in proc.stderr, proc.stderr.decode()
+    doc = json.loads(proc.stdout)
+    for secret in (env.get("HF_TOKEN"),):
+        if secret:
+            assert secret.encode() not in proc.stdout + proc.stderr
+    if trap is not None:
+        assert trap.seen == [], f"a URL from the log was contacted: {trap.seen}"
+    return doc
+
+
+def alt(finding: dict, cause: str) -> dict:
+    return next(a for a in finding["alternatives"] if a["cause"] == cause)
+
+
+def test_gated_not_accepted_is_confirmed(tmp_path, hub, trap):
+    tok = make_token()
+    hub.add_token(tok, "alice")
+    env = account(tmp_path, hub.url, stored=tok)
+    doc = probed(FIXTURES / "seeds/guide-gated-llama3-not-accepted-403.log", env, trap)
+    f = doc["findings"][0]
+    assert f["cause"] == "gated-not-accepted" and f["probe"]["status"] == "confirmed"
+    assert alt(f, "env-token-override")["probe"]["status"] == "refuted"
+    assert not any(tok in json.dumps(r) for r in hub.requests if "auth-check" not in r["path"] and
+                   "whoami" not in r["path"] and "agent" not in r["path"])
+
+
+def test_gated_accepted_now_refutes(tmp_path, hub):
+    tok = make_token()
+    hub.add_token(tok, "alice")
+    hub.set_access("alice", "meta-llama/Meta-Llama-3-8B", "accepted")
+    env = account(tmp_path, hub.url, stored=tok)
+    f = probed(FIXTURES / "seeds/guide-gated-llama3-not-accepted-403.log", env)["findings"][0]
+    assert f["probe"]["status"] == "refuted" and f["confidence"] < 0.5
+
+
+def test_whisperx_without_token(tmp_path, hub, trap):
+    env = account(tmp_path, hub.url)
+    f = probed(FIXTURES / "seeds/whisperx-seed-no-token-nonetype-to.log", env, trap)["findings"][0]
+    assert f["cause"] == "pyannote-download-failed" and f["probe"]["status"] == "confirmed"
+    assert "pyannote/segmentation-3.0" in f["probe"]["fact"]
+    assert alt(f, "token-missing")["probe"]["status"] == "confirmed"
+
+
+def test_submodel_not_accepted_named(tmp_path, hub):
+    tok = make_token()
+    hub.add_token(tok, "alice")
+    hub.set_access("alice", "pyannote/speaker-diarization-3.1", "accepted")
+    env = account(tmp_path, hub.url, env_token=tok)
+    f = probed(FIXTURES / "field/whisperx-3.3-cli-nonetype-to.log", env)["findings"][0]
+    assert f["cause"] == "pyannote-download-failed" and f["probe"]["status"] == "confirmed"
+    assert "pyannote/segmentation-3.0" in f["probe"]["fact"]
+    assert "speaker-diarization-3.1 (" not in f["probe"]["fact"]
+
+
+def test_fine_grained_without_gated_access(tmp_path, hub, trap):
+    tok = make_token()
+    hub.add_token(tok, "alice", role="fineGrained", can_read_gated=False)
+    hub.set_access("alice", "pyannote/speaker-diarization-3.0", "accepted")
+    env = account(tmp_path, hub.url, env_token=tok)
+    f = probed(FIXTURES / "seeds/whisperx-seed-finegrained-token-localentrynotfound.log", env, trap)["findings"][0]
+    assert f["cause"] == "token-scope" and f["probe"]["status"] == "confirmed"
+    assert alt(f, "gated-not-accepted")["probe"]["status"] == "refuted"
+
+
+def test_invalid_token_seed(tmp_path, hub, trap):
+    revoked = make_token()                      # never registered: the Hub rejects it
+    env = account(tmp_path, hub.url, env_token=revoked)
+    f = probed(FIXTURES / "seeds/seed-hfvalidationerror-token-invalid.log", env, trap)["findings"][0]
+    assert f["cause"] == "token-invalid" and f["probe"]["status"] == "confirmed"
+    assert alt(f, "token-legacy")["probe"]["status"] == "refuted"
+
+
+def test_stale_hf_token_wins_over_login(tmp_path, hub):
+    good, stale = make_token(), make_token()
+    hub.add_token(good, "alice")
+    env = account(tmp_path, hub.url, env_token=stale, stored=good)
+    f = probed(FIXTURES / "field/hf-auth-login-hf-token-env-note-then-whoami-401.log", env)["findings"][0]
+    assert f["cause"] == "env-token-override" and f["probe"]["status"] == "confirmed"
+    assert "rejects the HF_TOKEN one and accepts the stored one" in f["probe"]["fact"]
+
+
+def test_netrc_scenario_from_environment(tmp_path, hub):
+    tok = make_token()
+    hub.add_token(tok, "alice")
+    env = account(tmp_path, hub.url, stored=tok, netrc="machine 127.0.0.1 login __token__ password " + "x" * 20 + "\n")
+    f = probed(FIXTURES / "seeds/guide-netrc-conflict-whoami-401.log", env)["findings"][0]
+    assert f["cause"] == "netrc-conflict" and f["probe"]["status"] == "confirmed"
+    assert ".netrc" in f["probe"]["fact"] and "x" * 20 not in json.dumps(f)
+    assert alt(f, "token-invalid")["probe"]["status"] == "refuted"
+    clean = account(tmp_path / "b", hub.url, stored=tok)
+    f = probed(FIXTURES / "seeds/guide-netrc-conflict-whoami-401.log", clean)["findings"][0]
+    assert f["probe"]["status"] == "refuted"
+
+
+@pytest.mark.parametrize("kind", ["down", "html", "redirect"])
+def test_faulty_endpoint_is_inconclusive(tmp_path, kind, trap):
+    tok = make_token()
+    if kind == "down":
+        t = Trap()
+        url = t.url
+        t.close()                                # nothing listens there any more
+        server = None
+    elif kind == "html":
+        server = Trap(b"<html><body>Welcome</body></html>")
+        url = server.url
+    else:
+        server = Trap(status=302, location=trap.url)
+        url = server.url
+    env = account(tmp_path, url, env_token=tok)
+    doc = probed(FIXTURES / "seeds/guide-gated-llama3-not-accepted-403.log", env)
+    f = doc["findings"][0]
+    assert f["probe"]["status"] == "inconclusive", f["probe"]
+    for entry in trap.seen:                      # a redirect to another host never carries the token
+        assert tok not in json.dumps(entry["headers"])
+    if server is not None:
+        server.close()
+
+
+def test_doctor_reports_problems_with_causes(tmp_path, hub):
+    good, stale = make_token(), make_token()
+    hub.add_token(good, "alice", role="fineGrained", can_read_gated=False)
+    env = account(tmp_path, hub.url, env_token=stale, stored=good)
+    proc = run_hfx("doctor", "--format", "json", env=env, timeout=120)
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert doc["hfexplain"] == "1"
+    by_id = {c["id"]: c for c in doc["checks"]}
+    assert by_id["token-source"]["status"] == "warn" and by_id["token-source"]["cause"] == "env-token-override"
+    assert by_id["token-valid"]["status"] == "fail"
+    for c in doc["checks"]:
+        assert c["status"] in ("ok", "warn", "fail", "skipped") and "summary" in c and "cause" in c
+    assert stale.encode() not in proc.stdout and good.encode() not in proc.stdout
+    env_ok = account(tmp_path / "ok", hub.url, stored=good)
+    hub.add_token(good, "alice", role="read")
+    proc = run_hfx("doctor", "--format", "json", env=env_ok, timeout=120)
+    assert proc.returncode == 0, proc.stdout.decode()
+    offline = run_hfx("doctor", "--offline", env=env_ok)
+    assert offline.returncode == 0 and b"network checks are off" in offline.stdout
