@@ -46,26 +46,22 @@ class Engine:
         self.bytes_read = 0
 
     # -- inputs -----------------------------------------------------------------------------
+    def open(self, name: str = "-") -> Feed:
+        """An incremental input: feed bytes as they arrive (a followed file, a child's output)."""
+        return Feed(self, name)
+
     def scan_stream(self, stream: BinaryIO, name: str = "-") -> None:
-        splitter = Splitter(self._event, self.message_trigger, name)
-        scanner = Scanner(splitter, self.trigger_bytes)
+        feed = self.open(name)
         try:
             for chunk in read_chunks(stream):
-                scanner.feed(chunk)
+                feed.feed(chunk)
         finally:
-            scanner.close()
-            splitter.close()
-            self.bytes_read += scanner.bytes_read
-            if looks_binary(scanner.head):
-                self.binary_inputs.append(name)
+            feed.close()
 
     def scan_text(self, text: str | bytes, name: str = "-") -> None:
-        data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
-        splitter = Splitter(self._event, self.message_trigger, name)
-        scanner = Scanner(splitter, self.trigger_bytes)
-        scanner.feed(data)
-        scanner.close()
-        splitter.close()
+        feed = self.open(name)
+        feed.feed(text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text)
+        feed.close()
 
     def events_of(self, text: str) -> list[Event]:
         """The events a text splits into (for ``rules test`` and debugging)."""
@@ -91,6 +87,36 @@ class Engine:
 
     def findings(self) -> list[Finding]:
         return self.incidents.ranked()
+
+
+class Feed:
+    """One input of an :class:`Engine`, fed incrementally; findings reach ``on_finding`` as events close."""
+
+    def __init__(self, engine: Engine, name: str) -> None:
+        self.engine, self.name = engine, name
+        self.splitter = Splitter(engine._event, engine.message_trigger, name)
+        self.scanner = Scanner(self.splitter, engine.trigger_bytes)
+        self.closed = False
+
+    def feed(self, data: bytes) -> None:
+        self.scanner.feed(data)
+
+    def flush(self) -> None:
+        """The input went quiet: close the events still open (a traceback followed by silence).
+
+        A partial last line stays buffered: its writer has not finished it.
+        """
+        self.splitter.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.scanner.close()
+        self.splitter.close()
+        self.engine.bytes_read += self.scanner.bytes_read
+        if looks_binary(self.scanner.head):
+            self.engine.binary_inputs.append(self.name)
 
 
 def _union(literals: Iterable[str]) -> re.Pattern[str] | None:
