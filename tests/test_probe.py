@@ -57,8 +57,11 @@ class Trap:
 def hub():
     h = LocalHub()
     h.add_repo("meta-llama/Meta-Llama-3-8B", gated="manual", files={"config.json": b"{}"})
+    config = (b"version: 3.1.0\npipeline:\n  name: pyannote.audio.pipelines.SpeakerDiarization\n  params:\n"
+              b"    embedding: pyannote/wespeaker-voxceleb-resnet34-LM\n    segmentation: pyannote/segmentation-3.0\n")
     for repo in PYANNOTE:
-        h.add_repo(repo, gated="auto", files={"config.yaml": b"pipeline: {}\n"})
+        h.add_repo(repo, gated="auto", files={"config.yaml": config})
+    h.add_repo("pyannote/wespeaker-voxceleb-resnet34-LM", files={"pytorch_model.bin": b"x"})
     with h:
         yield h
 
@@ -142,6 +145,9 @@ def test_submodel_not_accepted_named(tmp_path, hub):
     assert f["cause"] == "pyannote-download-failed" and f["probe"]["status"] == "confirmed"
     assert "pyannote/segmentation-3.0" in f["probe"]["fact"]
     assert "speaker-diarization-3.1 (" not in f["probe"]["fact"]
+    checks = {(c["id"], c["target"]): c["result"] for c in f["probe"]["checks"]}
+    assert "pyannote/wespeaker-voxceleb-resnet34-LM" in checks[("pipeline-config", "pyannote/speaker-diarization-3.1")]
+    assert checks[("gated-access", "pyannote/wespeaker-voxceleb-resnet34-LM")] == "ok"
 
 
 def test_fine_grained_without_gated_access(tmp_path, hub, trap):

@@ -50,8 +50,12 @@ class Prober:
             if self.src.active:
                 lines.append(f"network: GET {host}/api/whoami-v2 with the {self.src.active_source} token "
                              f"({local.fingerprint(self.src.active)})")
-            for repo in sorted({r for f in findings for r in self._repos_of(f)}):
-                lines.append(f"network: access check of {repo} on {host}")
+            for f in findings:
+                repo = f.evidence.get("repo_id")
+                if repo and "/" in repo:
+                    lines.append(f"network: access check of {repo} on {host}")
+                    if f.cause == "pyannote-download-failed":
+                        lines.append(f"network: read {repo}'s config.yaml for its sub-models, then check each")
         else:
             lines.append("network checks off")
         return lines
@@ -104,20 +108,37 @@ class Prober:
         return answer
 
     def _record(self, check: str, target: str, answer: Any) -> None:
-        entry = {"id": check, "target": target, "result": describe(answer)}
+        result = describe(answer)
+        if check == "pipeline-config" and answer is not None and answer.ok:
+            result = "sub-models: " + (", ".join(answer.data.get("submodels", [])) or "none")
+        entry = {"id": check, "target": target, "result": result}
         if entry not in self.log:
             self.log.append(entry)
 
-    @staticmethod
-    def _repos_of(finding: Any) -> list[str]:
+    def _repos_of(self, finding: Any) -> list[str]:
         repo = finding.evidence.get("repo_id")
         if not repo or "/" not in repo:
             return []
         repos = [repo]
         if finding.cause == "pyannote-download-failed" or any(
                 a["cause"] == "pyannote-download-failed" for a in finding.alternatives):
-            repos += PYANNOTE_SUBMODELS.get(repo, [])
+            repos += [r for r in self.submodels(repo) if r not in repos]
         return repos
+
+    def submodels(self, pipeline: str) -> list[str]:
+        """Sub-models of a pyannote pipeline: from its config.yaml when readable, else the known ones."""
+        from . import remote
+
+        known = PYANNOTE_SUBMODELS.get(pipeline, [])
+        if not self.network:
+            return known
+        token = self.src.active.strip() if self.src.active else None
+        answer = self._once(("config", pipeline, token),
+                            lambda: remote.pipeline_submodels(self.endpoint, pipeline, token))
+        if answer.ok:
+            self._record("pipeline-config", pipeline, answer)
+            return list(dict.fromkeys([*answer.data.get("submodels", []), *known]))
+        return known
 
     # -- verdicts ---------------------------------------------------------------------------
     def verdict(self, cause: str, finding: Any) -> Verdict:

@@ -143,3 +143,41 @@ def reachable(endpoint: str) -> Answer:
     def call() -> Answer:
         return Answer(True, status=_send("GET", f"{endpoint}/api/whoami-v2").status_code)
     return _bounded(call)
+
+
+def pipeline_submodels(endpoint: str, repo_id: str, token: str | None) -> Answer:
+    """The repo ids a pyannote pipeline's config.yaml names (segmentation, embedding, …).
+
+    Read with a plain GET of the resolve URL (nothing is written to the cache)."""
+    def call() -> Answer:
+        from huggingface_hub.utils import build_hf_headers
+
+        r = _send("GET", f"{endpoint}/{repo_id}/resolve/main/config.yaml",
+                  build_hf_headers(token=token if token else False))
+        if r.status_code != 200:
+            return Answer(False, status=r.status_code, error_code=r.headers.get("X-Error-Code"))
+        import yaml
+
+        try:
+            config = yaml.safe_load(r.text[:200_000])
+        except yaml.YAMLError:
+            return Answer(False, failure="config.yaml is not YAML")
+        found: list[str] = []
+        _repo_ids(config, found)
+        return Answer(True, status=200, data={"submodels": [x for x in found if x != repo_id]})
+    return _bounded(call)
+
+
+def _repo_ids(node: Any, out: list[str]) -> None:
+    import re
+
+    if isinstance(node, dict):
+        for value in node.values():
+            _repo_ids(value, out)
+    elif isinstance(node, list):
+        for value in node:
+            _repo_ids(value, out)
+    elif isinstance(node, str) and re.fullmatch(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}(@[\w.-]+)?", node):
+        repo = node.split("@", 1)[0]
+        if not repo.endswith((".bin", ".ckpt", ".pt", ".onnx", ".yaml")) and repo not in out:
+            out.append(repo)
