@@ -245,7 +245,7 @@ def _backtracks(pattern: str, rule: Rule) -> str | None:
     crafted = {
         "its literals repeated": " ".join(literals) * (50_000 // max(1, len(" ".join(literals)))),
     }
-    chars = sorted({c for c in "".join(literals) if c.isalnum()})[:8] + ["a", "0", " "]
+    chars = [*sorted({c for c in "".join(literals) if c.isalnum()})[:8], "a", "0", " "]
     for c in dict.fromkeys(chars):     # long runs that almost match, then fail at the end
         crafted[f"5 000 × {c!r} then a mismatch"] = c * 5_000 + "\x00!"
         crafted[f"2 500 × {c + ' '!r} then a mismatch"] = (c + " ") * 2_500 + "\x00!"

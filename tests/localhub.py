@@ -715,8 +715,6 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     hub: LocalHub
     protocol_version = "HTTP/1.1"
-    server_version = "LocalHub"
-    sys_version = ""
 
     def _serve(self) -> None:
         headers = {k: v for k, v in self.headers.items()}
@@ -745,6 +743,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", resp.content_type)
         self.send_header("Content-Length", str(len(payload)))
+        self.send_header("X-Powered-By", "huggingface-moon")
         self.send_header("X-Request-Id", _request_id(self.headers.get("X-Amzn-Trace-Id")))
         for key, value in [*resp.headers, *extra]:
             self.send_header(key, value)
@@ -754,6 +753,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(payload)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+    def send_response(self, code: int, message: Optional[str] = None) -> None:
+        # Like BaseHTTPRequestHandler.send_response, without the `Server: BaseHTTP/…` header.
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: tests read LocalHub.requests instead

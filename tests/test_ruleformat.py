@@ -8,7 +8,6 @@ from pathlib import Path
 
 import jsonschema
 import yaml
-
 from conftest import ROOT, run_hfx, run_json
 
 CUSTOM = """\
@@ -70,7 +69,7 @@ def test_user_rule_overrides_builtin_by_id(tmp_path):
     write_rule(tmp_path / "over", changed)
     log = (b"huggingface_hub.errors.GatedRepoError: 403 Client Error.\n\n"
            b"Your request to access model meta-llama/Llama-3.1-8B is awaiting a review from the repo authors.\n")
-    code, doc = run_json("--rules", str(tmp_path / "over"), stdin=log)
+    _code, doc = run_json("--rules", str(tmp_path / "over"), stdin=log)
     assert doc["findings"][0]["title"] == "Still waiting for meta-llama/Llama-3.1-8B"
 
 
