@@ -12,18 +12,17 @@ Imports are lazy so that ``import analyzer`` costs nothing on the command line's
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 __version__ = "0.1.0"
 __all__ = ["Finding", "analyze", "load_rules"]
 
+TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
 if TYPE_CHECKING:
     from .engine import analyze
     from .findings import Finding
     from .rules import load_rules
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name == "analyze":
         from .engine import analyze
 

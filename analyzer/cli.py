@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 
 FORMATS = ("text", "json", "jsonl", "markdown")
 SUBCOMMANDS = ("doctor", "run", "rules")
@@ -20,13 +19,14 @@ class UsageError(Exception):
     pass
 
 
-@dataclass
 class Options:
-    paths: list[str] = field(default_factory=list)
-    format: str | None = None
-    color: bool | None = None
-    rules: list[str] = field(default_factory=list)
-    probe: bool = False
+    """What an explain call asked for (parsed by hand on the fast path, by typer otherwise)."""
+
+    def __init__(self, paths: list[str] | None = None, format: str | None = None, color: bool | None = None,
+                 rules: list[str] | None = None, probe: bool = False) -> None:
+        self.paths = paths if paths is not None else []
+        self.format, self.color, self.probe = format, color, probe
+        self.rules = rules if rules is not None else []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,8 +91,8 @@ def parse_fast(argv: list[str]) -> Options | None:
 
 
 def explain(opts: Options) -> int:
-    from .engine import Engine
     from .rules import RuleError, load_rules
+    from .triggers import SMALL_INPUT, all_literals, any_in, looks_binary
 
     try:
         rules = load_rules(opts.rules)
@@ -101,45 +101,76 @@ def explain(opts: Options) -> int:
         return EXIT_ERROR
     paths = opts.paths or ["-"]
     fmt = opts.format or "text"
-    out = sys.stdout
-    report = Report(fmt, _use_color(opts.color, out))
+    report = Report(fmt, _use_color(opts.color, sys.stdout))
     live = not opts.probe and any(p == "-" and _is_live(sys.stdin) for p in paths)
-    engine = Engine(rules, on_finding=report.on_finding if live else None)
-    names, failed = [], False
+    literals = all_literals(rules)
+    engine = None
+    names, failed, binary = [], False, []
     for path in paths:
-        if path == "-":
-            stdin = sys.stdin.buffer
-            if stdin.isatty():
-                _err("Paste the log or traceback, then press Ctrl-D on an empty line (Ctrl-Z, Enter on Windows):")
-            names.append("<stdin>")
-            engine.scan_stream(stdin, "<stdin>")
-            continue
+        name = "<stdin>" if path == "-" else path
         try:
-            handle = open(path, "rb")  # noqa: SIM115 - closed below
-        except IsADirectoryError:
-            _err(f"error: {path} is a directory; give log files (e.g. {path.rstrip('/')}/*.log)")
+            src = _open_input(path, SMALL_INPUT)
+        except OSError as exc:
             failed = True
+            if isinstance(exc, IsADirectoryError):
+                _err(f"error: {path} is a directory; give log files (e.g. {path.rstrip('/')}/*.log)")
+            else:
+                _err(f"error: cannot read {path}: {exc.strerror or exc}")
             continue
+        names.append(name)
+        if isinstance(src, bytes) and not any_in(src, literals):
+            if looks_binary(src[:8192]):      # no trigger anywhere: no event is possible
+                binary.append(name)
+            continue
+        if engine is None:                    # the engine is loaded only for inputs that need it
+            from .engine import Engine
+
+            engine = Engine(rules, on_finding=report.on_finding if live else None)
+        try:
+            if isinstance(src, bytes):
+                engine.scan_text(src, name)
+            else:
+                with src:
+                    engine.scan_stream(src, name)
         except OSError as exc:
             _err(f"error: cannot read {path}: {exc.strerror or exc}")
             failed = True
-            continue
-        names.append(path)
-        with handle:
-            try:
-                engine.scan_stream(handle, path)
-            except OSError as exc:
-                _err(f"error: cannot read {path}: {exc.strerror or exc}")
-                failed = True
-    for name in engine.binary_inputs:
+    for name in [*binary, *(engine.binary_inputs if engine else [])]:
         _err(f"note: {name} looks like binary data, not a log; scanned it as text anyway")
-    findings = engine.findings()
+    findings = engine.findings() if engine else []
     if opts.probe and findings:
         findings = _probe(findings, rules, fmt)
     report.finish(names, findings)
     if failed:
         return EXIT_ERROR
     return EXIT_FINDINGS if findings else EXIT_OK
+
+
+def _open_input(path: str, small: int) -> bytes | object:
+    """A small regular file's bytes (read at once), or an open binary stream to follow."""
+    import stat
+
+    if path == "-":
+        stdin = sys.stdin.buffer
+        if stdin.isatty():
+            _err("Paste the log or traceback, then press Ctrl-D on an empty line (Ctrl-Z, Enter on Windows):")
+        handle = stdin
+    else:
+        handle = open(path, "rb")  # noqa: SIM115 - returned open, or closed below
+    try:
+        st = os.fstat(handle.fileno())
+    except (OSError, ValueError):
+        return handle
+    if stat.S_ISDIR(st.st_mode):
+        handle.close()
+        raise IsADirectoryError(21, "Is a directory", path)
+    if stat.S_ISREG(st.st_mode) and st.st_size <= small:
+        try:
+            return handle.read()
+        finally:
+            if path != "-":
+                handle.close()
+    return handle
 
 
 def _probe(findings: list, rules: list, fmt: str) -> list:
@@ -195,7 +226,7 @@ class Report:
             for f in findings:
                 if id(f) not in self.printed:
                     self._emit(f)
-            if self.fmt == "text":
+            if self.fmt == "text" and inputs:
                 lines = [("", ""), *textout.summary_lines(findings, inputs)] if findings else \
                     textout.summary_lines(findings, inputs)
                 (textout.rich if self.color else textout.plain)(lines, self.out)

@@ -7,25 +7,19 @@ goes through :class:`Engine`; none has matching code of its own.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from typing import BinaryIO
 
 from .events import Event
 from .findings import Finding, Incidents, candidate
 from .reader import Scanner, looks_binary, read_chunks
 from .rules import Rule, load_rules, match
-from .splitter import TB_HEADER, Splitter
+from .splitter import Splitter
+from .triggers import all_literals, message_literals
 
-# Lines that may open an event whatever the rules say (the splitter decides precisely).
-STRUCTURAL_TRIGGERS = (
-    TB_HEADER, "Error:", "Exception:", "Error (", "Traceback (most recent",
-    'HTTP/1.1" 4', 'HTTP/1.0" 4', 'HTTP/2" 4', 'HTTP/2.0" 4',
-    "HTTP/1.1 4", "HTTP/1.0 4", "HTTP/2 4", "HTTP/2.0 4",
-    "(authenticated: ", "remote: ", "fatal: ", "batch response: ", "[remote rejected]",
-    "error: failed to push", "Failed to fetch some objects",
-)
+TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
-OnFinding = Callable[[Finding, bool], None]
+OnFinding = "Callable[[Finding, bool], None]"
 
 
 class Engine:
@@ -37,9 +31,8 @@ class Engine:
         for rule in self.rules:
             for kind in rule.events:
                 self.by_kind.setdefault(kind, []).append(rule)
-        literals = sorted({lit for r in self.by_kind.get("message", []) for lit in r.literals}, key=len)
-        self.message_trigger = _union(literals)
-        self.trigger_bytes = _union_bytes([*STRUCTURAL_TRIGGERS, *literals])
+        self.message_trigger = LiteralSet(message_literals(self.rules))
+        self.trigger_bytes = LazyUnion(all_literals(self.rules))
         self.incidents = Incidents()
         self.on_finding = on_finding
         self.binary_inputs: list[str] = []
@@ -119,14 +112,36 @@ class Feed:
             self.engine.binary_inputs.append(self.name)
 
 
-def _union(literals: Iterable[str]) -> re.Pattern[str] | None:
-    lits = [re.escape(x) for x in literals if x]
-    return re.compile("|".join(sorted(set(lits), key=len, reverse=True))) if lits else None
+class LiteralSet:
+    """``search(line)``: does any literal occur? A loop of ``in`` tests for the first lines (no
+    compile cost for a paste), one compiled alternation once many lines have been asked about."""
+
+    def __init__(self, literals: list[str]) -> None:
+        self.literals = literals
+        self.asked = 0
+        self.pattern: re.Pattern[str] | None = None
+
+    def search(self, line: str) -> bool:
+        if self.pattern is not None:
+            return self.pattern.search(line) is not None
+        self.asked += 1
+        if self.asked > 2000 and self.literals:
+            self.pattern = re.compile("|".join(re.escape(x) for x in sorted(self.literals, key=len, reverse=True)))
+        return any(lit in line for lit in self.literals)
 
 
-def _union_bytes(literals: Iterable[str]) -> re.Pattern[bytes]:
-    lits = sorted({re.escape(x.encode("utf-8")) for x in literals if x}, key=len, reverse=True)
-    return re.compile(b"|".join(lits))
+class LazyUnion:
+    """The prefilter over whole chunks, compiled only when an input is big enough to need it."""
+
+    def __init__(self, literals: list[str]) -> None:
+        self.literals = literals
+        self._pattern: re.Pattern[bytes] | None = None
+
+    def search(self, buf: bytes, pos: int, end: int) -> re.Match[bytes] | None:
+        if self._pattern is None:
+            lits = sorted({re.escape(x.encode("utf-8")) for x in self.literals if x}, key=len, reverse=True)
+            self._pattern = re.compile(b"|".join(lits))
+        return self._pattern.search(buf, pos, end)
 
 
 def analyze(source: str | bytes | BinaryIO, rules: list[Rule] | None = None, name: str = "-") -> list[Finding]:

@@ -8,24 +8,29 @@ fixes need. Fields are derived once, when the event closes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
 
 from . import hub
+
+TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_ROWS = 400        # rows kept per event (a 200 000-frame traceback keeps its edges)
 MAX_FRAMES = 40
 MAX_EXCEPTIONS = 60
 
 
-@dataclass
 class Exc:
     """One exception of a chain, as printed."""
 
-    type: str
-    message: str
-    lineno: int
-    frames: list[str] = field(default_factory=list)
+    __slots__ = ("frames", "lineno", "message", "type")
+
+    def __init__(self, type: str, message: str, lineno: int, frames: list[str] | None = None) -> None:
+        self.type, self.message, self.lineno = type, message, lineno
+        self.frames = frames if frames is not None else []
+
+    def __repr__(self) -> str:
+        return f"Exc({self.type!r}, line {self.lineno})"
 
     @property
     def short(self) -> str:
@@ -35,15 +40,24 @@ class Exc:
         return self.type == name or self.short == name or self.type.endswith("." + name)
 
 
-@dataclass
 class Event:
-    kind: str                                   # traceback | http | git | message
-    rows: list[tuple[int, str]]                 # (line number, text without per-line prefix)
-    exceptions: list[Exc] = field(default_factory=list)
-    fields: dict[str, Any] = field(default_factory=dict)
-    prefix: str = ""                            # per-line prefix the event carried ("[rank0]: ")
-    input: str = "-"
-    dropped_rows: int = 0
+    """One event; ``fields`` are derived by :func:`derive_fields` when it closes."""
+
+    __slots__ = ("dropped_rows", "exceptions", "fields", "input", "kind", "prefix", "rows")
+
+    def __init__(self, kind: str, rows: list[tuple[int, str]], exceptions: list[Exc] | None = None,
+                 fields: dict[str, Any] | None = None, prefix: str = "", input: str = "-",
+                 dropped_rows: int = 0) -> None:
+        self.kind = kind                        # traceback | http | git | message
+        self.rows = rows                        # (line number, text without per-line prefix)
+        self.exceptions = exceptions if exceptions is not None else []
+        self.fields = fields if fields is not None else {}
+        self.prefix = prefix                    # per-line prefix the event carried ("[rank0]: ")
+        self.input = input
+        self.dropped_rows = dropped_rows
+
+    def __repr__(self) -> str:
+        return f"Event({self.kind!r}, lines {self.first_line}-{self.last_line})"
 
     @property
     def first_line(self) -> int:

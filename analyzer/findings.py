@@ -8,34 +8,39 @@ printed pyannote warning and the crash it leads to — merge into one finding wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from .events import Event
 from .rules import Hit, Rule, render_template
 from .versions import implied
+
+TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_EVIDENCE_LINES = 24
 MAX_EXCERPT_ROWS = 12
 NEAR_LINES = 200          # candidates naming one repo this close together are one incident
 
 
-@dataclass
 class Finding:
-    cause: str
-    rule: str
-    title: str
-    confidence: float
-    evidence: dict[str, Any]
-    fix: dict[str, Any]
-    alternatives: list[dict[str, Any]] = field(default_factory=list)
-    probe: dict[str, Any] = field(default_factory=lambda: {"status": "not-run", "checks": []})
-    count: int = 1
-    kind: str = "traceback"                 # the kind of event that decided the cause
-    absorbs: dict[str, Any] = field(default_factory=dict, repr=False)   # the rule's `absorbs`
-    variables: dict[str, str] = field(default_factory=dict, repr=False)  # for re-rendering after probes
-    why: str = ""                           # the rule's explanation of this shape
-    events: list[Event] = field(default_factory=list, repr=False)
+    """One incident: its cause, the evidence, the fix, ranked alternatives and the probe verdict."""
+
+    def __init__(self, cause: str, rule: str, title: str, confidence: float, evidence: dict[str, Any],
+                 fix: dict[str, Any], alternatives: list[dict[str, Any]] | None = None, *, kind: str = "traceback",
+                 why: str = "", events: list[Event] | None = None, absorbs: dict[str, Any] | None = None,
+                 variables: dict[str, str] | None = None) -> None:
+        self.cause, self.rule, self.title, self.confidence = cause, rule, title, confidence
+        self.evidence, self.fix = evidence, fix
+        self.alternatives = alternatives if alternatives is not None else []
+        self.probe: dict[str, Any] = {"status": "not-run", "checks": []}
+        self.count = 1
+        self.kind = kind                        # the kind of event that decided the cause
+        self.why = why                          # the rule's explanation of this shape
+        self.events = events if events is not None else []
+        self.absorbs = absorbs or {}            # the rule's `absorbs` (correlation)
+        self.variables = variables or {}        # for re-rendering after probes
+
+    def __repr__(self) -> str:
+        return f"Finding({self.cause!r}, {self.rule!r}, {self.confidence})"
 
     @property
     def repo_id(self) -> str | None:

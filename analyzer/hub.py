@@ -7,8 +7,7 @@ runs in linear time on any line.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
-from urllib.parse import unquote, urlsplit
+import time
 
 # Hosts whose 401/403 are ours. Mirrors set through HF_ENDPOINT are recognised by message shape.
 HUB_HOSTS = ("huggingface.co", "hf.co", "hf-mirror.com")
@@ -59,6 +58,32 @@ _REQUEST_ID = re.compile(
 _XRAY = re.compile(r"Root=1-(?P<epoch>[0-9a-f]{8})-")
 
 
+_SPLIT = re.compile(r"^(?P<scheme>[A-Za-z][\w+.-]{0,20})://(?:[^@/?#\s]{0,300}@)?(?P<host>\[[^\]]{1,60}\]|[^:/?#\s]{0,253})"
+                    r"(?::(?P<port>\d{1,5}))?(?P<path>[^?#\s]*)")
+_PCT = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+class SplitURL:
+    """The parts of a URL this tool needs (urllib.parse costs more to import than it saves)."""
+
+    __slots__ = ("hostname", "path", "port", "scheme")
+
+    def __init__(self, scheme: str, hostname: str, port: int | None, path: str) -> None:
+        self.scheme, self.hostname, self.port, self.path = scheme, hostname, port, path
+
+
+def split_url(url: str) -> SplitURL:
+    m = _SPLIT.match(url)
+    if m is None:
+        return SplitURL("", "", None, "")
+    port = int(m.group("port")) if m.group("port") else None
+    return SplitURL(m.group("scheme").lower(), m.group("host").lower(), port, m.group("path") or "")
+
+
+def unquote(text: str) -> str:
+    return _PCT.sub(lambda m: chr(int(m.group(1), 16)), text) if "%" in text else text
+
+
 def is_hub_host(host: str | None) -> bool:
     if not host:
         return False
@@ -73,11 +98,8 @@ def urls(text: str) -> list[str]:
 
 def parse_url(url: str) -> dict[str, str]:
     """Fields of a Hub URL: host, repo_id, repo_type, revision, filename (what applies)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return {}
-    host = (parts.hostname or "").lower()
+    parts = split_url(url)
+    host = parts.hostname
     out: dict[str, str] = {"url": url, "host": host}
     m = _REPO_PATH.match(unquote(parts.path))
     if m is None:
@@ -144,7 +166,6 @@ def request_date(rid: str | None) -> str | None:
     if not m:
         return None
     try:
-        when = datetime.fromtimestamp(int(m.group("epoch"), 16), tz=timezone.utc)
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(m.group("epoch"), 16)))
     except (OverflowError, OSError, ValueError):
         return None
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -12,10 +12,10 @@ that share its number.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from typing import BinaryIO, Protocol
 
 from .redact import redact, redact_cut
+from .triggers import SMALL_INPUT
+from .triggers import looks_binary as looks_binary
 
 CHUNK = 256 * 1024
 MAX_LINE = 16 * 1024          # characters of one logical line handed on; longer lines are cut
@@ -27,13 +27,23 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _EOL = re.compile(rb"\r\n|\r|\n")
 
 
-class LineSink(Protocol):
-    """What the reader feeds: the event splitter."""
+TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import BinaryIO, Protocol
 
-    @property
-    def idle(self) -> bool: ...
+    class LineSink(Protocol):
+        """What the reader feeds: the event splitter."""
 
-    def feed(self, lineno: int, text: str) -> None: ...
+        @property
+        def idle(self) -> bool: ...
+
+        def feed(self, lineno: int, text: str) -> None: ...
+
+    class Trigger(Protocol):
+        """A multi-literal search over bytes: any object with ``search(buf, pos, end)``."""
+
+        def search(self, buf: bytes, pos: int, end: int) -> re.Match[bytes] | None: ...
 
 
 def clean(raw: bytes, *, cut: bool = False) -> str:
@@ -45,27 +55,10 @@ def clean(raw: bytes, *, cut: bool = False) -> str:
     return redact_cut(text) if cut else redact(text)
 
 
-def looks_binary(head: bytes) -> bool:
-    """Like grep and git: a NUL byte early on, or mostly non-text bytes, means binary."""
-    if not head:
-        return False
-    sample = head[:8192]
-    if b"\x00" in sample:
-        return True
-    try:
-        sample.decode("utf-8")
-        return False
-    except UnicodeDecodeError as exc:
-        if exc.start >= len(sample) - 4:   # a character cut at the sample's end
-            return False
-    bad = sum(1 for b in sample if b < 9 or 13 < b < 32 or b == 127)
-    return bad > len(sample) // 10
-
-
 class Scanner:
     """Feeds a :class:`LineSink` with the lines around trigger hits of a byte stream."""
 
-    def __init__(self, sink: LineSink, trigger: re.Pattern[bytes] | None) -> None:
+    def __init__(self, sink: LineSink, trigger: Trigger | None) -> None:
         self.sink = sink
         self.trigger = trigger
         self.buf = b""
@@ -110,7 +103,9 @@ class Scanner:
         return end
 
     def _process(self, end: int, final: bool = False) -> None:
-        buf, trigger = self.buf, self.trigger
+        buf = self.buf
+        # A small input is parsed whole: compiling the prefilter would cost more than it saves.
+        trigger = self.trigger if self.bytes_read > SMALL_INPUT else None
         while self.pos < end:
             if not self.sink.idle or trigger is None:
                 self._feed_line(end)

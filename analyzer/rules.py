@@ -7,15 +7,15 @@ of the prefilter's triggers), and the rare ``regex`` clause runs with a timeout.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-from .events import Event
+TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
+    from .events import Event
 
 KINDS = ("traceback", "http", "git", "message")
 DEFAULT_EVENTS = ("traceback", "message")
@@ -35,24 +35,28 @@ class RuleError(ValueError):
         super().__init__(f"{where}: {why}")
 
 
-@dataclass
 class Rule:
-    id: str
-    cause: str
-    title: str
-    match: dict[str, Any]
-    confidence: float
-    fix: dict[str, Any]
-    path: str = ""
-    description: str = ""
-    extract: dict[str, str] = field(default_factory=dict)
-    alternatives: list[dict[str, Any]] = field(default_factory=list)
-    confirm: list[str] = field(default_factory=list)
-    references: list[str] = field(default_factory=list)
-    examples: dict[str, list[str]] = field(default_factory=dict)
-    applies_to: dict[str, str] = field(default_factory=dict)
-    sources: list[str] = field(default_factory=list)
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    """One rule file, checked and ready to match (see rules/schema.json for the format)."""
+
+    def __init__(self, id: str, cause: str, title: str, match: dict[str, Any], confidence: float,
+                 fix: dict[str, Any], path: str = "", description: str = "", extract: dict[str, str] | None = None,
+                 alternatives: list[dict[str, Any]] | None = None, confirm: list[str] | None = None,
+                 references: list[str] | None = None, examples: dict[str, list[str]] | None = None,
+                 applies_to: dict[str, str] | None = None, sources: list[str] | None = None,
+                 raw: dict[str, Any] | None = None) -> None:
+        self.id, self.cause, self.title, self.match, self.confidence = id, cause, title, match, confidence
+        self.fix, self.path, self.description = fix, path, description
+        self.extract = extract or {}
+        self.alternatives = alternatives or []
+        self.confirm = confirm or []
+        self.references = references or []
+        self.examples = examples or {}
+        self.applies_to = applies_to or {}
+        self.sources = sources or []
+        self.raw = raw or {}
+
+    def __repr__(self) -> str:
+        return f"Rule({self.id!r})"
 
     @property
     def events(self) -> tuple[str, ...]:
@@ -73,27 +77,37 @@ class Rule:
         return sum(1 for k in self.match if k != "event")
 
 
-@dataclass
 class Hit:
     """One rule holding on one event."""
 
-    rule: Rule
-    event: Event
-    exception: str | None
-    lines: list[int]
-    variables: dict[str, str]
+    __slots__ = ("event", "exception", "lines", "rule", "variables")
+
+    def __init__(self, rule: Rule, event: Event, exception: str | None, lines: list[int],
+                 variables: dict[str, str]) -> None:
+        self.rule, self.event, self.exception, self.lines, self.variables = rule, event, exception, lines, variables
 
 
 # -- loading ---------------------------------------------------------------------------------
-def builtin_dir() -> Path:
+def builtin_dir() -> str:
     """Rules shipped in the wheel (analyzer/_rules) or, in a checkout, the repo's rules/."""
-    here = Path(__file__).resolve().parent
-    installed = here / "_rules"
-    return installed if installed.is_dir() else here.parent / "rules"
+    here = os.path.dirname(os.path.abspath(__file__))
+    installed = os.path.join(here, "_rules")
+    return installed if os.path.isdir(installed) else os.path.join(os.path.dirname(here), "rules")
 
 
-def rule_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*.yaml") if p.name != "causes.yaml")
+def rule_files(directory: str | Path) -> list[Path]:
+    from pathlib import Path
+
+    return sorted(p for p in Path(directory).rglob("*.yaml") if p.name != "causes.yaml")
+
+
+def _rule_paths(directory: str) -> list[str]:
+    """The rule files below a folder, sorted (os.walk: no pathlib on the fast path)."""
+    out = []
+    for root, dirs, files in os.walk(directory):
+        dirs.sort()
+        out.extend(os.path.join(root, f) for f in files if f.endswith(".yaml") and f != "causes.yaml")
+    return sorted(out)
 
 
 def _yaml_load(text: str) -> Any:
@@ -103,14 +117,17 @@ def _yaml_load(text: str) -> Any:
     return yaml.load(text, Loader=loader)
 
 
-def load_causes(directory: Path | None = None) -> dict[str, dict[str, Any]]:
-    path = (directory or builtin_dir()) / "causes.yaml"
-    data = _yaml_load(path.read_text(encoding="utf-8"))
+def load_causes(directory: str | None = None) -> dict[str, dict[str, Any]]:
+    with open(os.path.join(directory or builtin_dir(), "causes.yaml"), encoding="utf-8") as fh:
+        data = _yaml_load(fh.read())
     return {c["id"]: c for c in data["causes"]}
 
 
 def load_schema() -> dict[str, Any]:
-    return json.loads((builtin_dir() / "schema.json").read_text(encoding="utf-8"))
+    import json
+
+    with open(os.path.join(builtin_dir(), "schema.json"), encoding="utf-8") as fh:
+        return json.load(fh)
 
 
 def schema_errors(data: Any) -> list[tuple[str | None, str]]:
@@ -208,28 +225,28 @@ def _check_regex(path: str, rid: str, field_name: str, pattern: Any) -> None:
         raise RuleError(path, rid, field_name, f"invalid regular expression: {exc}") from None
 
 
-def _cache_path(key: str) -> Path | None:
+def cache_dir() -> str | None:
     if os.environ.get("HFEXPLAIN_NO_CACHE"):
         return None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "hfexplain" / f"rules-{key}.json"
+    return os.path.join(base, "hfexplain")
 
 
 def load_rules(extra_dirs: list[str | Path] | None = None, *, validate: bool = False) -> list[Rule]:
-    """Built-in rules plus those in ``extra_dirs`` (and HFEXPLAIN_RULES_PATH); later ids override.
+    """Built-in rules plus packs, HFEXPLAIN_RULES_PATH and ``extra_dirs``; a later id overrides.
 
-    Built-in rules are validated by the test suite and served from a JSON cache keyed by the
-    rule files' content; user rules are always validated against the cause catalogue.
+    Built-in rules are validated by the test suite and served from a cache keyed by the rule
+    files' content; user rules are always validated against the schema and the cause catalogue.
     """
-    dirs: list[tuple[Path, bool]] = [(builtin_dir(), validate)]
+    dirs: list[tuple[str, bool]] = [(builtin_dir(), validate)]
     env = os.environ.get("HFEXPLAIN_RULES_PATH", "")
     for d in [*plugin_dirs(), *(p for p in env.split(os.pathsep) if p), *(extra_dirs or [])]:
-        dirs.append((Path(d), True))
+        dirs.append((str(d), True))
     causes: dict[str, Any] | None = None
     by_id: dict[str, Rule] = {}
     for directory, check in dirs:
-        if not directory.is_dir():
-            raise RuleError(str(directory), None, None, "not a directory of rules")
+        if not os.path.isdir(directory):
+            raise RuleError(directory, None, None, "not a directory of rules")
         if check and causes is None:
             causes = load_causes()
         for rule in _load_dir(directory, causes if check else None):
@@ -237,61 +254,105 @@ def load_rules(extra_dirs: list[str | Path] | None = None, *, validate: bool = F
     return list(by_id.values())
 
 
-def plugin_dirs() -> list[Path]:
+def plugin_dirs() -> list[str]:
     """Rule packs installed with pip: entry points of group ``hfexplain.rules``.
 
     Each entry point names a module (its folder holds the rule files) or a callable returning
-    a folder. Set HFEXPLAIN_NO_PLUGINS=1 to ignore them.
+    a folder. The entry-point scan (slow: it reads every installed distribution) is cached
+    until a folder on sys.path changes. HFEXPLAIN_NO_PLUGINS=1 ignores packs.
     """
     if os.environ.get("HFEXPLAIN_NO_PLUGINS"):
         return []
+    import sys
+    import zlib
+
+    stamp = []
+    for entry in sys.path:
+        if not entry:                  # the working directory ('' for -c): not where packs install
+            continue
+        try:
+            stamp.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
+        except OSError:
+            continue
+    key = f"{zlib.crc32(chr(0).join(stamp).encode()):08x}"
+    found = _cached(f"plugins-{key}.marshal", _entry_points)
+    out = []
+    for name, value in found:
+        module, _, attr = value.partition(":")
+        try:
+            import importlib
+
+            obj = importlib.import_module(module)
+            for part in filter(None, attr.split(".")):
+                obj = getattr(obj, part)
+            out.append(str(obj()) if callable(obj) else os.path.dirname(obj.__file__))  # type: ignore[union-attr]
+        except Exception as exc:
+            raise RuleError(f"entry point {name} ({value})", None, None, f"cannot load: {exc}") from None
+    return out
+
+
+def _entry_points() -> list[tuple[str, str]]:
     from importlib.metadata import entry_points
 
     try:
         eps = entry_points(group="hfexplain.rules")
     except TypeError:                      # Python 3.9
         eps = entry_points().get("hfexplain.rules", [])  # type: ignore[attr-defined]
-    out = []
-    for ep in eps:
-        try:
-            obj = ep.load()
-            path = Path(obj()) if callable(obj) else Path(obj.__file__).parent  # type: ignore[union-attr]
-        except Exception as exc:
-            raise RuleError(f"entry point {ep.name} ({ep.value})", None, None, f"cannot load: {exc}") from None
-        out.append(path)
-    return out
+    return sorted({(ep.name, ep.value) for ep in eps})
 
 
-def _load_dir(directory: Path, causes: dict[str, Any] | None) -> list[Rule]:
-    files = rule_files(directory)
-    blobs = [(str(p), p.read_bytes()) for p in files]
-    digest = hashlib.sha256()
-    for name, blob in blobs:
-        digest.update(name.encode() + b"\0" + blob + b"\0")
-    cache = _cache_path(digest.hexdigest()[:32]) if causes is None else None
-    if cache is not None:
+def _cached(name: str, build: Any) -> Any:
+    """A marshal cache file in the user's cache folder; a missing or corrupt one is rebuilt."""
+    import marshal
+
+    folder = cache_dir()
+    path = os.path.join(folder, name) if folder else None
+    if path is not None:
         try:
-            data = json.loads(cache.read_text(encoding="utf-8"))
-            return [parse_rule(d, p) for p, d in data]
-        except (OSError, ValueError, KeyError, TypeError, RuleError):
-            pass          # missing, stale or corrupt: rebuild below
-    loaded = []
-    for name, blob in blobs:
-        try:
-            data = _yaml_load(blob.decode("utf-8"))
-        except Exception as exc:    # yaml.YAMLError, UnicodeDecodeError: name the file
-            raise RuleError(name, None, None, f"not valid YAML: {str(exc).splitlines()[0]}") from None
-        loaded.append((name, data))
-    rules = [parse_rule(d, p, causes) for p, d in loaded]
-    if cache is not None:
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(loaded), encoding="utf-8")
-            os.replace(tmp, cache)
-        except OSError:
+            with open(path, "rb") as fh:
+                return marshal.load(fh)
+        except (OSError, EOFError, ValueError, TypeError):
             pass
-    return rules
+    value = build()
+    if path is not None:
+        try:
+            os.makedirs(folder, exist_ok=True)  # type: ignore[arg-type]
+            tmp = f"{path}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as fh:
+                marshal.dump(value, fh)
+            os.replace(tmp, path)
+        except (OSError, ValueError):
+            pass
+    return value
+
+
+def _load_dir(directory: str, causes: dict[str, Any] | None) -> list[Rule]:
+    import zlib
+
+    blobs = []
+    for name in _rule_paths(directory):
+        with open(name, "rb") as fh:
+            blobs.append((name, fh.read()))
+    crc = 0
+    for name, blob in blobs:
+        crc = zlib.crc32(blob, zlib.crc32(name.encode() + b"\0", crc))
+    key = f"rules-{crc:08x}-{sum(len(b) for _, b in blobs):x}.marshal"
+
+    def parse_all() -> list[tuple[str, Any]]:
+        loaded = []
+        for name, blob in blobs:
+            try:
+                loaded.append((name, _yaml_load(blob.decode("utf-8"))))
+            except Exception as exc:    # yaml.YAMLError, UnicodeDecodeError: name the file
+                raise RuleError(name, None, None, f"not valid YAML: {str(exc).splitlines()[0]}") from None
+        return loaded
+
+    if causes is not None:             # user rules: always parsed and validated
+        return [parse_rule(d, p, causes) for p, d in parse_all()]
+    try:
+        return [parse_rule(d, p) for p, d in _cached(key, parse_all)]
+    except (RuleError, ValueError, KeyError, TypeError):
+        return [parse_rule(d, p) for p, d in parse_all()]      # a corrupt cache entry
 
 
 # -- matching --------------------------------------------------------------------------------

@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Callable
 
 from .events import MAX_EXCEPTIONS, MAX_FRAMES, MAX_ROWS, Event, Exc, derive_fields
+from .hub import split_url
+from .triggers import TB_HEADER
 
-Emit = Callable[[Event], None]
+TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
+if TYPE_CHECKING:
 
-TB_HEADER = "Traceback (most recent call last):"
+    from .engine import LiteralSet
+
+Emit = "Callable[[Event], None]"
+
 _CHAIN = (
     "The above exception was the direct cause of the following exception:",
     "During handling of the above exception, another exception occurred:",
@@ -264,7 +269,7 @@ class _Block:
 class Splitter:
     """Routes each clean line to the event it belongs to and emits events when complete."""
 
-    def __init__(self, emit: Emit, message_trigger: re.Pattern[str] | None = None, input_name: str = "-") -> None:
+    def __init__(self, emit: Emit, message_trigger: LiteralSet | None = None, input_name: str = "-") -> None:
         self.emit = emit
         self.message_trigger = message_trigger
         self.input = input_name
@@ -336,7 +341,7 @@ class Splitter:
             self.block = _Block("git", "git", 200)
             self.block.feed(lineno, line)
             return
-        if self.message_trigger is not None and self.message_trigger.search(line):
+        if self.message_trigger is not None and self.message_trigger.search(line):  # a LiteralSet
             self.block = _Block("message", "message", 16)
             self.block.rows.append((lineno, line.rstrip()))
 
@@ -349,9 +354,7 @@ class Splitter:
     def _http_line(self, lineno: int, line: str) -> bool:
         m = _HFH_REQUEST.search(line)
         if m:
-            from urllib.parse import urlsplit
-
-            path = urlsplit(m.group("url")).path
+            path = split_url(m.group("url")).path
             self.requests[path] = m.group("auth") == "True"
             if len(self.requests) > 256:
                 self.requests.popitem(last=False)
@@ -366,11 +369,9 @@ class Splitter:
             return True
         m = _HTTPX.search(line)
         if m:
-            from urllib.parse import urlsplit
-
             url = m.group("url")
             self._emit_http(lineno, line, m.group("method"), url, int(m.group("status")), m.group("reason"),
-                            urlsplit(url).path)
+                            split_url(url).path)
             return True
         if _CURL_REQ.match(line) or line.startswith(("* Connected to", "* Trying", "< HTTP/", "> Host:")):
             self.block = _Block("http", "curl", 400)
@@ -420,9 +421,7 @@ class Splitter:
         derive_fields(ev)
         if "authenticated" not in ev.fields and ev.fields.get("url") and self.requests:
             # huggingface_hub's debug line for this request said whether a token was sent.
-            from urllib.parse import urlsplit
-
-            path = urlsplit(ev.fields["url"]).path
+            path = split_url(ev.fields["url"]).path
             if path in self.requests:
                 ev.fields["authenticated"] = self.requests[path]
         self.emit(ev)

@@ -6,8 +6,6 @@ from 0.34 on; ``~/.netrc`` matters only to the requests-based 0.x line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 # (marker text, huggingface_hub range it implies). The first marker found in each group wins.
 _HFH_MARKERS: list[tuple[str, str]] = [
     ("httpx2", ">=2.0"),
@@ -28,11 +26,13 @@ _HFH_MARKERS: list[tuple[str, str]] = [
 ]
 
 
-@dataclass(frozen=True)
 class Implied:
     """Versions a log implies; ``None`` where it says nothing."""
 
-    huggingface_hub: str | None = None
+    __slots__ = ("huggingface_hub",)
+
+    def __init__(self, huggingface_hub: str | None = None) -> None:
+        self.huggingface_hub = huggingface_hub
 
     @property
     def hfh_major(self) -> int | None:

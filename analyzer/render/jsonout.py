@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from ..findings import Finding
+TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ..findings import Finding
+
 
 SCHEMA_VERSION = "1"
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..findings import Finding
+TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
+if TYPE_CHECKING:
+    from ..findings import Finding
 
 
 def _fence(text: str, lang: str = "text") -> str:

@@ -6,9 +6,12 @@ The report is built once as styled lines; :func:`plain` joins them for pipes and
 
 from __future__ import annotations
 
-from typing import IO
+TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
+if TYPE_CHECKING:
+    from typing import IO
 
-from ..findings import Finding
+    from ..findings import Finding
+
 
 Line = tuple[str, str]      # (style, text)
 
