@@ -206,13 +206,19 @@ def parse_rule(data: Any, path: str, causes: dict[str, Any] | None = None) -> Ru
     examples = data.get("examples") or {}
     if not isinstance(examples, dict):
         raise RuleError(path, rid, "examples", "must map 'match' and 'no_match' to lists of log excerpts")
+    return _build(data, path)
+
+
+def _build(data: dict[str, Any], path: str) -> Rule:
+    """A Rule from checked data (parse_rule's checks passed, or our own cache wrote it)."""
     return Rule(
-        id=rid, cause=data["cause"], title=data["title"].strip(), match=match, confidence=float(conf),
-        fix=fix, path=path, description=" ".join((data.get("description") or "").split()), extract=extract,
+        id=data["id"], cause=data["cause"], title=data["title"].strip(), match=data["match"],
+        confidence=float(data["confidence"]), fix=data["fix"], path=path,
+        description=" ".join((data.get("description") or "").split()), extract=data.get("extract") or {},
         alternatives=list(data.get("alternatives") or []), confirm=list(data.get("confirm") or []),
         references=list(data.get("references") or []),
-        examples={k: list(v or []) for k, v in examples.items()}, applies_to=dict(data.get("applies_to") or {}),
-        sources=list(data.get("sources") or []), raw=data,
+        examples={k: list(v or []) for k, v in (data.get("examples") or {}).items()},
+        applies_to=dict(data.get("applies_to") or {}), sources=list(data.get("sources") or []), raw=data,
     )
 
 
@@ -342,16 +348,18 @@ def _load_dir(directory: str, causes: dict[str, Any] | None) -> list[Rule]:
         loaded = []
         for name, blob in blobs:
             try:
-                loaded.append((name, _yaml_load(blob.decode("utf-8"))))
+                data = _yaml_load(blob.decode("utf-8"))
             except Exception as exc:    # yaml.YAMLError, UnicodeDecodeError: name the file
                 raise RuleError(name, None, None, f"not valid YAML: {str(exc).splitlines()[0]}") from None
+            parse_rule(data, name, causes)          # only checked data is ever cached
+            loaded.append((name, data))
         return loaded
 
     if causes is not None:             # user rules: always parsed and validated
         return [parse_rule(d, p, causes) for p, d in parse_all()]
     try:
-        return [parse_rule(d, p) for p, d in _cached(key, parse_all)]
-    except (RuleError, ValueError, KeyError, TypeError):
+        return [_build(d, p) for p, d in _cached(key, parse_all)]
+    except (ValueError, KeyError, TypeError, AttributeError):
         return [parse_rule(d, p) for p, d in parse_all()]      # a corrupt cache entry
 
 
