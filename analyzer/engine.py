@@ -10,6 +10,7 @@ import re
 
 from .events import Event
 from .findings import Finding, Incidents, candidate
+from .prefilter import Prefilter
 from .reader import Scanner, looks_binary, read_chunks
 from .rules import Rule, load_rules, match
 from .splitter import Splitter
@@ -32,16 +33,20 @@ class Engine:
             for kind in rule.events:
                 self.by_kind.setdefault(kind, []).append(rule)
         self.message_trigger = LiteralSet(message_literals(self.rules))
-        self.trigger_bytes = LazyUnion(all_literals(self.rules))
+        self.trigger_bytes = Prefilter(all_literals(self.rules))
         self.incidents = Incidents()
         self.on_finding = on_finding
         self.binary_inputs: list[str] = []
         self.bytes_read = 0
 
     # -- inputs -----------------------------------------------------------------------------
-    def open(self, name: str = "-") -> Feed:
-        """An incremental input: feed bytes as they arrive (a followed file, a child's output)."""
-        return Feed(self, name)
+    def open(self, name: str = "-", *, lineno: int = 1, rank: int | None = None) -> Feed:
+        """An incremental input: feed bytes as they arrive (a followed file, a child's output).
+
+        ``lineno`` numbers its first line (a file followed from its end); ``rank`` is the rank of a
+        per-rank log (``rank3.log``), given to its events whose line prefix names none.
+        """
+        return Feed(self, name, lineno, rank)
 
     def scan_stream(self, stream: BinaryIO, name: str = "-") -> None:
         feed = self.open(name)
@@ -85,11 +90,16 @@ class Engine:
 class Feed:
     """One input of an :class:`Engine`, fed incrementally; findings reach ``on_finding`` as events close."""
 
-    def __init__(self, engine: Engine, name: str) -> None:
-        self.engine, self.name = engine, name
-        self.splitter = Splitter(engine._event, engine.message_trigger, name)
+    def __init__(self, engine: Engine, name: str, lineno: int = 1, rank: int | None = None) -> None:
+        self.engine, self.name, self.rank = engine, name, rank
+        self.splitter = Splitter(engine._event if rank is None else self._ranked, engine.message_trigger, name)
         self.scanner = Scanner(self.splitter, engine.trigger_bytes)
+        self.scanner.lineno = lineno
         self.closed = False
+
+    def _ranked(self, event: Event) -> None:
+        event.fields.setdefault("rank", self.rank)
+        self.engine._event(event)
 
     def feed(self, data: bytes) -> None:
         self.scanner.feed(data)
@@ -128,20 +138,6 @@ class LiteralSet:
         if self.asked > 2000 and self.literals:
             self.pattern = re.compile("|".join(re.escape(x) for x in sorted(self.literals, key=len, reverse=True)))
         return any(lit in line for lit in self.literals)
-
-
-class LazyUnion:
-    """The prefilter over whole chunks, compiled only when an input is big enough to need it."""
-
-    def __init__(self, literals: list[str]) -> None:
-        self.literals = literals
-        self._pattern: re.Pattern[bytes] | None = None
-
-    def search(self, buf: bytes, pos: int, end: int) -> re.Match[bytes] | None:
-        if self._pattern is None:
-            lits = sorted({re.escape(x.encode("utf-8")) for x in self.literals if x}, key=len, reverse=True)
-            self._pattern = re.compile(b"|".join(lits))
-        return self._pattern.search(buf, pos, end)
 
 
 def analyze(source: str | bytes | BinaryIO, rules: list[Rule] | None = None, name: str = "-") -> list[Finding]:

@@ -29,9 +29,17 @@ STRUCTURAL = (
 
 
 def message_literals(rules: Iterable[Rule]) -> list[str]:
-    """Literals of the rules that can match a printed message (they start message events)."""
-    out = {lit for r in rules if "message" in r.events for lit in r.literals if lit}
+    """Literals of the rules that can match a printed message (they start message events).
+
+    A rule that names exception classes never matches a message (messages have none), so its
+    literals would only make the reader parse more lines for nothing.
+    """
+    out = {lit for r in rules if "message" in r.events and not _needs_exception(r) for lit in r.literals if lit}
     return sorted(out, key=len)
+
+
+def _needs_exception(rule: Rule) -> bool:
+    return "exception" in rule.match or "exception_last" in rule.match
 
 
 def all_literals(rules: Iterable[Rule]) -> list[str]:
