@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 MAX_EVIDENCE_LINES = 24
 MAX_EXCERPT_ROWS = 12
 NEAR_LINES = 200          # candidates naming one repo this close together are one incident
+MAX_EVENTS = 16           # events kept per finding (a failure retried for hours keeps memory flat)
+MAX_INPUTS = 64           # other inputs named by one finding (per-rank logs)
 
 
 class Finding:
@@ -89,8 +91,14 @@ def fill_fix(rule: Rule, variables: dict[str, str]) -> dict[str, Any]:
 
 
 def candidate(hits: list[Hit]) -> Finding:
-    """The finding one event supports: the most confident (then most specific) rule wins."""
+    """The finding one event supports: the most confident (then most specific) rule wins —
+    unless another matching rule declares that it explains (``absorbs``) the winner's cause."""
     hits = sorted(hits, key=lambda h: (-h.rule.confidence, -h.rule.specificity, h.rule.id))
+    explainer = next((h for h in hits[1:] if hits[0].rule.cause in
+                      (h.rule.raw.get("absorbs") or {}).get("causes", [])), None)
+    if explainer is not None:
+        hits.remove(explainer)
+        hits.insert(0, explainer)
     best = hits[0]
     ev, rule = best.event, best.rule
     variables = _variables(best)
@@ -146,8 +154,11 @@ def excerpt(ev: Event, lines: list[int]) -> str:
 class Incidents:
     """Merges candidates into incidents and keeps them in order of appearance."""
 
-    def __init__(self) -> None:
+    def __init__(self, across_inputs: bool = False) -> None:
         self.findings: list[Finding] = []
+        # Inputs that are parts of one job (per-rank logs followed together, a child's stdout and
+        # stderr): the same cause on the same repo in two of them is one incident.
+        self.across_inputs = across_inputs
 
     def add(self, cand: Finding) -> tuple[Finding, bool]:
         """Add a candidate; returns (the finding it now belongs to, whether it is new)."""
@@ -161,7 +172,7 @@ class Incidents:
         if target is None:
             self.findings.append(cand)
             return cand, True
-        if (target.kind == "http" and cand.kind != "http") or (
+        if (target.kind == "http" and cand.kind != "http" and cand.confidence >= target.confidence) or (
             cand.kind != "http" and cand.confidence > target.confidence and cand.cause != target.cause
         ):
             # The traceback explains what the bare HTTP line (or a printed warning) only hinted at.
@@ -183,12 +194,16 @@ class Incidents:
         line = cand.evidence["lines"][0]
         for f in reversed(self.findings):
             if f.evidence["input"] != cand.evidence["input"]:
+                if self.across_inputs and f.cause == cand.cause and f.repo_id == cand.repo_id:
+                    return f
                 continue
             if f.cause == cand.cause and (f.repo_id == cand.repo_id or not cand.repo_id or not f.repo_id):
                 return f
             near = abs(line - f.evidence["lines"][-1]) <= NEAR_LINES
             if cand.repo_id and f.repo_id == cand.repo_id and (near or "http" in (cand.kind, f.kind)):
                 return f
+            if near and f.kind != cand.kind and not (f.repo_id and cand.repo_id):
+                return f        # e.g. a logged HTTP response and the traceback that masks it
         return None
 
     @staticmethod
@@ -196,7 +211,13 @@ class Incidents:
         same_event_kind = into.kind == other.kind
         into.count = into.count + other.count if same_event_kind else max(into.count, other.count)
         ev, oe = into.evidence, other.evidence
-        ev["lines"] = sorted(set(ev["lines"]) | set(oe["lines"]))[:MAX_EVIDENCE_LINES]
+        if oe["input"] == ev["input"]:
+            ev["lines"] = sorted(set(ev["lines"]) | set(oe["lines"]))[:MAX_EVIDENCE_LINES]
+        else:           # line numbers of another input mean nothing here: name the input instead
+            inputs = ev.setdefault("inputs", [ev["input"]])
+            for name in oe.get("inputs", [oe["input"]]):
+                if name not in inputs and len(inputs) < MAX_INPUTS:
+                    inputs.append(name)
         for key in ("repo_id", "status", "url", "request_id", "request_date"):
             if not ev.get(key) and oe.get(key):
                 ev[key] = oe[key]
@@ -212,7 +233,8 @@ class Incidents:
                 known.add(alt["cause"])
                 into.alternatives.append(alt)
         into.alternatives.sort(key=lambda a: -a["confidence"])
-        into.events.extend(other.events[:1])
+        if len(into.events) < MAX_EVENTS:
+            into.events.extend(other.events[:1])
 
     def ranked(self) -> list[Finding]:
         return sorted(self.findings, key=lambda f: (-f.confidence, f.evidence["lines"][0]))

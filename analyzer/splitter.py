@@ -41,7 +41,7 @@ _FRAME = re.compile(r'^\s*File "(?P<file>[^"]{1,1000})", line (?P<line>\w{1,10})
 _NEW_RECORD = re.compile(
     r"^(?:\d{4}-\d\d-\d\d[ T]\d|\[\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d[ ,.]|[IWEF]\d{4} \d\d:"
     r"|(?:INFO|WARNING|WARN|ERROR|DEBUG|CRITICAL|FATAL)(?::|\s+-|\s)|\[(?:INFO|WARNING|WARN|ERROR|DEBUG)\]"
-    r"|\s*\d{1,3}%\||\$ |>>> |(?:remote|fatal|hint): |Starting new HTTPS? connection"
+    r"|\s*\d{1,3}%\||\$ |\+ [\w./~-]|>>> |(?:remote|fatal|hint): |Starting new HTTPS? connection"
     r"|HTTP Request: |Request [0-9a-f-]{8,}: |https?://\S+:\d+ \"[A-Z]+ )"
 )
 _RAISE = re.compile(
@@ -62,6 +62,11 @@ _HFH_REQUEST = re.compile(
     r"Request [0-9a-f-]{8,40}: (?P<method>[A-Z]{3,7}) (?P<url>https?://\S{1,4000}) "
     r"\(authenticated: (?P<auth>True|False)\)"
 )
+_HTTPCORE = re.compile(
+    r"receive_response_headers\.complete return_value=\(b'HTTP/[\d.]{1,3}', (?P<status>\d{3}), "
+    r"b'(?P<reason>[^']{0,80})', \[(?P<headers>.{0,8000}?)\]\)"
+)
+_HTTPCORE_HEADER = re.compile(r"\(b'(?P<name>[\w-]{1,60})', b'(?P<value>[^']{0,2000})'\)")
 _CURL = re.compile(r"^[<>*{}] ?")
 _CURL_REQ = re.compile(r"^> (?P<method>[A-Z]{3,7}) (?P<path>\S{1,4000}) HTTP/")
 _CURL_STATUS = re.compile(r"^< HTTP/[\d.]{1,3} (?P<status>\d{3})(?: (?P<reason>.{0,80}))?")
@@ -276,6 +281,7 @@ class Splitter:
         self.tracebacks: dict[str, _Traceback] = {}
         self.block: _Block | None = None
         self.requests: OrderedDict[str, bool] = OrderedDict()   # path -> authenticated
+        self.last_url: str | None = None                         # of the last debug-logged request
 
     @property
     def idle(self) -> bool:
@@ -354,7 +360,8 @@ class Splitter:
     def _http_line(self, lineno: int, line: str) -> bool:
         m = _HFH_REQUEST.search(line)
         if m:
-            path = split_url(m.group("url")).path
+            self.last_url = m.group("url")
+            path = split_url(self.last_url).path
             self.requests[path] = m.group("auth") == "True"
             if len(self.requests) > 256:
                 self.requests.popitem(last=False)
@@ -372,6 +379,18 @@ class Splitter:
             url = m.group("url")
             self._emit_http(lineno, line, m.group("method"), url, int(m.group("status")), m.group("reason"),
                             split_url(url).path)
+            return True
+        m = _HTTPCORE.search(line)
+        if m:                      # httpx's transport at DEBUG: the response with all its headers
+            if int(m.group("status")) >= 400:
+                ev = Event("http", [(lineno, line.rstrip())], fields={"status": int(m.group("status")),
+                                                                       "reason": m.group("reason") or None})
+                for h in _HTTPCORE_HEADER.finditer(m.group("headers")):
+                    _headers_into(ev, h.group("name"), h.group("value"))
+                ev.fields.pop("_host", None)
+                if self.last_url:
+                    ev.fields["url"] = self.last_url
+                self._finish(ev)
             return True
         if _CURL_REQ.match(line) or line.startswith(("* Connected to", "* Trying", "< HTTP/", "> Host:")):
             self.block = _Block("http", "curl", 400)

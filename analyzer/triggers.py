@@ -25,6 +25,7 @@ STRUCTURAL = (
     "(authenticated: ", "remote: ", "fatal: ", "batch response: ", "[remote rejected]",
     "error: failed to push", "Failed to fetch some objects",
     "Timeout:", "Interrupt", "Enabled:", "Group:",
+    "HTTP/1.1', 4", "HTTP/2', 4",           # httpcore's DEBUG response lines
 )
 
 

@@ -425,6 +425,12 @@ class LocalHub:
             return _Response(err.status, b"", headers, "text/plain; charset=utf-8")
         if is_api:
             return _Response(err.status, json.dumps({"error": err.message}).encode(), headers)
+        if err.message == MSG_NOT_FOUND_PAGE:  # an unknown web page: the Hub's HTML 404 page
+            page = (
+                "<!doctype html>\n<html><head><title>404 – Hugging Face</title></head>"
+                f"<body><p>{err.message}</p></body></html>\n"
+            )
+            return _Response(err.status, page.encode(), headers, "text/html; charset=utf-8")
         return _Response(err.status, err.message.encode(), headers, "text/plain; charset=utf-8")
 
     def _route(
