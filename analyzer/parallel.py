@@ -1,0 +1,118 @@
+"""Scanning one big file on several cores.
+
+The file is cut at line boundaries into one region per worker. Each forked worker runs the
+same reader and splitter on its region (continuing past its end until the event it is in has
+closed) and returns the events, numbered from its region's first line; the parent renumbers
+them, drops the ones a previous worker already read past its boundary, and matches them in
+order — so the findings are exactly those of a sequential scan. Matching stays in the parent:
+there is still one matcher.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .reader import CHUNK, Scanner
+from .splitter import Splitter
+
+TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .events import Event
+
+MIN_SIZE = 256 << 20          # below this, forking costs more than a second core saves
+OVERRUN_LIMIT = 8 << 20       # how far past its region a worker follows an open event
+
+_ENGINE: Engine | None = None  # set in the parent before forking; the workers inherit it
+
+
+def workers_for(size: int) -> int:
+    """How many processes a file of this size should be scanned with (1 = sequential)."""
+    if size < MIN_SIZE or not sys.platform.startswith("linux") or os.environ.get("HFEXPLAIN_NO_PARALLEL"):
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
+
+
+def boundaries(path: str, size: int, parts: int) -> list[int]:
+    """Byte offsets that cut the file into ``parts`` regions, each starting at a line start."""
+    cuts = [0]
+    with open(path, "rb") as fh:
+        for i in range(1, parts):
+            fh.seek(size * i // parts)
+            fh.readline()
+            cuts.append(max(fh.tell(), cuts[-1]))
+    cuts.append(size)
+    return cuts
+
+
+def _scan_region(path: str, start: int, end: int) -> tuple[list[Event], int, int]:
+    """(events numbered from the region's first line, lines in the region, lines it read past it)."""
+    engine = _ENGINE
+    assert engine is not None
+    events: list[Event] = []
+    splitter = Splitter(events.append, engine.message_trigger, "")
+    scanner = Scanner(splitter, engine.trigger_bytes)
+    scanner.bytes_read = 1 << 30         # a region is big: use the prefilter from the first byte
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        left = end - start
+        while left > 0:
+            data = fh.read(min(CHUNK, left))
+            if not data:
+                break
+            left -= len(data)
+            scanner.feed(data)
+        region_lines = scanner.lineno - 1 + scanner.buf.count(b"\n", scanner.pos, scanner.n)
+        extra = 0
+        while not splitter.idle and extra < OVERRUN_LIMIT:     # finish the event at the boundary
+            data = fh.read(CHUNK) + fh.readline()             # whole lines only
+            if not data:
+                break
+            extra += len(data)
+            scanner.feed(data)
+    scanner.close()
+    splitter.close()
+    # Every line this worker read past its region is covered: the next worker drops its events there.
+    read_past = max(0, scanner.lineno - 1 - region_lines) if extra else 0
+    return events, region_lines, read_past
+
+
+def scan_file(engine: Engine, path: str, name: str, size: int, parts: int) -> None:
+    """Scan one big regular file with ``parts`` forked workers, feeding the engine's matcher."""
+    import multiprocessing
+
+    global _ENGINE
+    _ENGINE = engine
+    cuts = boundaries(path, size, parts)
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(parts) as pool:
+        results = pool.starmap(_scan_region, [(path, cuts[i], cuts[i + 1]) for i in range(parts)])
+    offset, covered = 0, 0
+    for events, region_lines, overrun in results:
+        for ev in events:
+            if ev.first_line <= covered:       # the previous worker read this event already
+                continue
+            _renumber(ev, offset)
+            ev.input = name
+            engine._event(ev)
+        offset += region_lines
+        covered = overrun
+    with open(path, "rb") as fh:
+        from .triggers import looks_binary
+
+        if looks_binary(fh.read(8192)):
+            engine.binary_inputs.append(name)
+    engine.bytes_read += size
+
+
+def _renumber(ev: Event, offset: int) -> None:
+    if not offset:
+        return
+    ev.rows = [(n + offset, t) for n, t in ev.rows]
+    for exc in ev.exceptions:
+        exc.lineno += offset
