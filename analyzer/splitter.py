@@ -17,6 +17,7 @@ import re
 from collections import OrderedDict
 
 from .events import MAX_EXCEPTIONS, MAX_FRAMES, MAX_ROWS, Event, Exc, derive_fields
+from .hub import repo_ids_in as hub_repo_ids
 from .hub import split_url
 from .triggers import TB_HEADER
 
@@ -78,6 +79,10 @@ _PYCLIENT_REPLY = re.compile(r"^reply: '(?:HTTP/[\d.]{1,3}) (?P<status>\d{3})(?:
 _GIT = re.compile(
     r"^(?:remote: |fatal: |error: |hint: |batch response: |\s*! \[|To https?://|Cloning into |Username for |"
     r"Password for |Failed to fetch some objects|Uploading LFS objects|Downloading |warning: )"
+)
+_GIT_CMD = re.compile(
+    r"\bgit(?:\s+-[Cc]\s+\S{1,300})*\s+(?:clone|push|pull|fetch|ls-remote|remote\s+add\s+\S{1,100}|lfs\s+\w{1,10})"
+    r"\b[^\n]{0,300}?(?P<url>https?://\S{1,500})"
 )
 _GIT_START = re.compile(
     r"^(?:remote: |fatal: (?:Authentication failed|unable to access|could not read)|batch response: "
@@ -282,6 +287,7 @@ class Splitter:
         self.block: _Block | None = None
         self.requests: OrderedDict[str, bool] = OrderedDict()   # path -> authenticated
         self.last_url: str | None = None                         # of the last debug-logged request
+        self.last_git_url: str | None = None                     # of the last git command seen
 
     @property
     def idle(self) -> bool:
@@ -346,6 +352,10 @@ class Splitter:
         if _GIT_START.match(line):
             self.block = _Block("git", "git", 200)
             self.block.feed(lineno, line)
+            return
+        m = _GIT_CMD.search(line)
+        if m:                          # git's own errors often omit the repo: remember the command's URL
+            self.last_git_url = m.group("url").strip("'\"")
             return
         if self.message_trigger is not None and self.message_trigger.search(line):  # a LiteralSet
             self.block = _Block("message", "message", 16)
@@ -424,6 +434,8 @@ class Splitter:
         if block is None or not block.rows:
             return
         ev = Event(block.kind, block.rows)
+        if block.kind == "git" and self.last_git_url and not hub_repo_ids(ev.text):
+            ev.fields["url"] = self.last_git_url
         if block.style == "curl":
             _curl_fields(ev)
         elif block.style == "pyclient":
