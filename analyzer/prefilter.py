@@ -100,7 +100,7 @@ class HyperscanUnion:
         self._hit.clear()
         try:
             self.db.scan(memoryview(buf)[pos:end], match_event_handler=self._on_match)  # type: ignore[attr-defined]
-        except self.hs.ScanTerminated:  # noqa: SIM105 - the stop we asked for, on the hot path
+        except self.hs.ScanTerminated:
             pass
         if not self._hit:
             return None
