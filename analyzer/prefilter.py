@@ -98,7 +98,7 @@ class HyperscanUnion:
 
     def search(self, buf: bytes, pos: int, end: int) -> int | None:
         self._hit.clear()
-        try:
+        try:  # noqa: SIM105 - ScanTerminated is the stop we asked for; this is the hot path
             self.db.scan(memoryview(buf)[pos:end], match_event_handler=self._on_match)  # type: ignore[attr-defined]
         except self.hs.ScanTerminated:
             pass
