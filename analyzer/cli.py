@@ -19,14 +19,19 @@ class UsageError(Exception):
     pass
 
 
+class FirstFinding(Exception):
+    """--exit-on-finding: the first finding has been reported."""
+
+
 class Options:
     """What an explain call asked for (parsed by hand on the fast path, by typer otherwise)."""
 
     def __init__(self, paths: list[str] | None = None, format: str | None = None, color: bool | None = None,
-                 rules: list[str] | None = None, probe: bool = False) -> None:
+                 rules: list[str] | None = None, probe: bool = False, exit_on_finding: bool = False) -> None:
         self.paths = paths if paths is not None else []
         self.format, self.color, self.probe = format, color, probe
         self.rules = rules if rules is not None else []
+        self.exit_on_finding = exit_on_finding
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return EXIT_OK
+    except FirstFinding:
+        return EXIT_FINDINGS
     except Exception as exc:  # the explainer must never crash in the user's face
         if os.environ.get("HFEXPLAIN_DEBUG"):
             raise
@@ -101,7 +108,7 @@ def explain(opts: Options) -> int:
         return EXIT_ERROR
     paths = opts.paths or ["-"]
     fmt = opts.format or "text"
-    report = Report(fmt, _use_color(opts.color, sys.stdout))
+    report = Report(fmt, _use_color(opts.color, sys.stdout), stop_at_first=opts.exit_on_finding)
     live = not opts.probe and any(p == "-" and _is_live(sys.stdin) for p in paths)
     literals = all_literals(rules)
     engine = None
@@ -125,13 +132,17 @@ def explain(opts: Options) -> int:
         if engine is None:                    # the engine is loaded only for inputs that need it
             from .engine import Engine
 
-            engine = Engine(rules, on_finding=report.on_finding if live else None)
+            engine = Engine(rules, on_finding=report.on_finding if live or opts.exit_on_finding else None)
         try:
             if isinstance(src, bytes):
                 engine.scan_text(src, name)
+            elif live and path == "-":        # a pipe: a traceback followed by silence is reported then
+                from .live import pump
+
+                pump(src.fileno(), engine.open(name), on_quiet=lambda e=engine: report.settle(e.incidents.findings))
             else:
                 with src:
-                    engine.scan_stream(src, name)
+                    _scan_file(engine, src, path, name, live)
         except OSError as exc:
             _err(f"error: cannot read {path}: {exc.strerror or exc}")
             failed = True
@@ -144,6 +155,65 @@ def explain(opts: Options) -> int:
     if failed:
         return EXIT_ERROR
     return EXIT_FINDINGS if findings else EXIT_OK
+
+
+def _scan_file(engine: object, handle: object, path: str, name: str, live: bool) -> None:
+    """A big regular file on several cores; anything else as one stream, read ahead sequentially."""
+    import stat
+
+    fd = handle.fileno()  # type: ignore[attr-defined]
+    st = os.fstat(fd)
+    if stat.S_ISREG(st.st_mode) and not live:
+        if hasattr(os, "posix_fadvise"):
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        from .parallel import scan_file, workers_for
+
+        parts = workers_for(st.st_size)
+        if parts > 1 and path != "-":
+            scan_file(engine, path, name, st.st_size, parts)  # type: ignore[arg-type]
+            return
+    bar = Progress(name, st.st_size if stat.S_ISREG(st.st_mode) else None, engine) \
+        if sys.stderr.isatty() and not live else None
+    try:
+        engine.scan_stream(handle, name, progress=bar)  # type: ignore[attr-defined]
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
+class Progress:
+    """A progress bar on stderr for an input that takes more than a second (terminal only).
+
+    rich is imported only once the second has passed: a quick run never pays for it.
+    """
+
+    def __init__(self, name: str, total: int | None, engine: object) -> None:
+        import time
+
+        self.name, self.total, self.engine = name, total, engine
+        self.clock = time.monotonic
+        self.started = self.clock()
+        self.bar: object | None = None
+        self.task: object | None = None
+
+    def __call__(self, done: int) -> None:
+        if self.bar is None:
+            if self.clock() - self.started < 1.0:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+            self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+                                TransferSpeedColumn(), TextColumn("{task.fields[findings]} findings"),
+                                console=Console(stderr=True), transient=True)
+            self.task = self.bar.add_task(self.name, total=self.total, findings=0)  # type: ignore[attr-defined]
+            self.bar.start()  # type: ignore[attr-defined]
+        found = len(self.engine.incidents.findings)  # type: ignore[attr-defined]
+        self.bar.update(self.task, completed=done, findings=found)  # type: ignore[attr-defined]
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()  # type: ignore[attr-defined]
 
 
 def _open_input(path: str, small: int) -> bytes | object:
@@ -189,24 +259,40 @@ def _probe(findings: list, rules: list, fmt: str) -> list:
 class Report:
     """Writes findings in one format; in live mode (a pipe, a terminal) as soon as they appear."""
 
-    def __init__(self, fmt: str, color: bool) -> None:
+    def __init__(self, fmt: str, color: bool, stop_at_first: bool = False) -> None:
         self.fmt, self.color = fmt, color
         self.printed: list[int] = []
+        self.kept: list[object] = []        # printed findings stay alive, so their ids stay unique
         self.out = sys.stdout
+        self.stop_at_first, self.stopped = stop_at_first, False
 
     def on_finding(self, finding: object, new: bool) -> None:
         from .findings import Finding
 
         assert isinstance(finding, Finding)
-        if self.fmt not in ("text", "jsonl") or finding.kind == "http" or id(finding) in self.printed:
+        if self.stopped or finding.kind == "http" or id(finding) in self.printed:
             return          # bare HTTP lines wait: the traceback that follows says more
-        self._emit(finding)
-        self.out.flush()
+        if self.fmt in ("text", "jsonl"):
+            self._emit(finding)
+            self.out.flush()
+        if self.stop_at_first:           # --exit-on-finding
+            self.stopped = True
+            if self.fmt not in ("text", "jsonl"):
+                self.finish([finding.evidence.get("input", "-")], [finding])
+            raise FirstFinding
+
+    def settle(self, current: list) -> None:
+        """A live input went quiet: a bare HTTP failure that no traceback followed is final for now."""
+        for f in current:
+            if f.kind == "http" and id(f) not in self.printed and self.fmt in ("text", "jsonl"):
+                self._emit(f)
+                self.out.flush()
 
     def _emit(self, finding: object) -> None:
         from .render import jsonout, textout
 
         self.printed.append(id(finding))
+        self.kept.append(finding)
         if self.fmt == "jsonl":
             self.out.write(jsonout.line(finding))  # type: ignore[arg-type]
             return

@@ -18,6 +18,7 @@ from .triggers import all_literals, message_literals
 
 TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import BinaryIO
 
 OnFinding = "Callable[[Finding, bool], None]"
@@ -48,11 +49,13 @@ class Engine:
         """
         return Feed(self, name, lineno, rank)
 
-    def scan_stream(self, stream: BinaryIO, name: str = "-") -> None:
+    def scan_stream(self, stream: BinaryIO, name: str = "-", progress: Callable[[int], None] | None = None) -> None:
         feed = self.open(name)
         try:
             for chunk in read_chunks(stream):
                 feed.feed(chunk)
+                if progress is not None:
+                    progress(feed.scanner.bytes_read)
         finally:
             feed.close()
 

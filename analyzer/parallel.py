@@ -28,8 +28,15 @@ _ENGINE: Engine | None = None  # set in the parent before forking; the workers i
 
 
 def workers_for(size: int) -> int:
-    """How many processes a file of this size should be scanned with (1 = sequential)."""
-    if size < MIN_SIZE or not sys.platform.startswith("linux") or os.environ.get("HFEXPLAIN_NO_PARALLEL"):
+    """How many processes a file of this size should be scanned with (1 = sequential).
+
+    HFEXPLAIN_NO_PARALLEL=1 turns this off; HFEXPLAIN_PARALLEL_MIN_BYTES moves the threshold.
+    """
+    try:
+        threshold = int(os.environ.get("HFEXPLAIN_PARALLEL_MIN_BYTES") or MIN_SIZE)
+    except ValueError:
+        threshold = MIN_SIZE
+    if size < threshold or not sys.platform.startswith("linux") or os.environ.get("HFEXPLAIN_NO_PARALLEL"):
         return 1
     try:
         cpus = len(os.sched_getaffinity(0))

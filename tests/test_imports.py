@@ -36,3 +36,15 @@ def test_fast_path_imports(tmp_path):
         runs.append(json.loads(proc.stderr.split("HEAVY=")[1]))
     assert runs[1] == [], f"the cached plain path imported {runs[1]}"
     assert set(runs[0]) <= {"yaml"}, runs[0]
+
+
+def test_input_without_trigger_never_loads_the_engine(tmp_path):
+    log = tmp_path / "quiet.log"
+    log.write_text("".join(f"2026-11-23 08:00:{i:02d},000 - INFO - step {i} loss=0.{i:03d}\n" for i in range(40)))
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"}
+    probe = PROBE.replace('heavy = sorted(', 'heavy = sorted({m for m in sys.modules if m == "analyzer.engine"} | ')
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-c", probe, str(log), json.dumps(HEAVY)], capture_output=True,
+                              text=True, env=env, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stderr.split("HEAVY=")[1]) == []

@@ -1,0 +1,100 @@
+"""The prefilter cannot hide a rule, whatever engine runs it; parallel scans equal sequential ones."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from analyzer.engine import Engine
+from analyzer.prefilter import _ENGINES
+from analyzer.rules import load_rules, match
+from analyzer.triggers import SMALL_INPUT
+from conftest import run_json
+
+RULES = load_rules()
+
+
+def noise(n_bytes: int, seed: int) -> str:
+    rnd = random.Random(seed)
+    lines, size = [], 0
+    while size < n_bytes:
+        line = (f"2026-11-23 08:00:00,000 - INFO - step {rnd.randrange(10**6)} loss={rnd.random():.4f}\n"
+                if rnd.random() < 0.8 else
+                f"DEBUG:urllib3.connectionpool:https://huggingface.co:443 \"HEAD /org/m/resolve/main/c.json HTTP/1.1\" 200 0\n")
+        lines.append(line)
+        size += len(line)
+    return "".join(lines)
+
+
+def available_engines() -> list[str]:
+    names = []
+    for name, cls in _ENGINES.items():
+        try:
+            cls(["x"])
+        except Exception:
+            continue
+        names.append(name)
+    return names
+
+
+@pytest.mark.parametrize("engine_name", available_engines())
+def test_every_rule_example_survives_the_prefilter(engine_name, monkeypatch):
+    """Each rule's own examples, buried in a big log, still reach the rule (triggers come from rules)."""
+    monkeypatch.setenv("HFEXPLAIN_PREFILTER", engine_name)
+    engine = Engine(RULES)
+    pad = noise(SMALL_INPUT * 2, 1)          # big enough that the prefilter is used
+    for rule in RULES:
+        for example in rule.examples.get("match", []):
+            events = engine.events_of(pad + example.rstrip("\n") + "\nINFO: next\n" + pad)
+            assert any(match(rule, ev) for ev in events), (engine_name, rule.id, example[:80])
+    assert engine.trigger_bytes.name == engine_name
+
+
+def test_parallel_scan_equals_sequential(tmp_path):
+    incidents = []
+    parts = []
+    for i in range(12):
+        parts.append(noise(150_000, i))
+        repo = f"bench/model-{i}"
+        incidents.append(repo)
+        parts.append(
+            "Traceback (most recent call last):\n"
+            f"  File \"/app/train.py\", line {i + 3}, in <module>\n"
+            "huggingface_hub.errors.GatedRepoError: 403 Client Error. (Request ID: Root=1-670f1a2b-3c4d5e6f708192a3b4c5d6e7)\n"
+            "\n"
+            f"Cannot access gated repo for url https://huggingface.co/{repo}/resolve/main/config.json.\n"
+            f"Access to model {repo} is restricted and you are not in the authorized list. "
+            f"Visit https://huggingface.co/{repo} to ask for access.\n")
+    log = tmp_path / "big.log"
+    log.write_text("".join(parts))
+
+    def summary(env: dict[str, str]) -> list[tuple]:
+        code, doc = run_json(str(log), env=env)
+        assert code == 1
+        return sorted((f["cause"], f["evidence"]["repo_id"], tuple(f["evidence"]["lines"]), f["count"])
+                      for f in doc["findings"])
+
+    seq = summary({"HFEXPLAIN_NO_PARALLEL": "1"})
+    par = summary({"HFEXPLAIN_PARALLEL_MIN_BYTES": "1000"})
+    assert seq == par
+    assert {r for _, r, _, _ in seq} == set(incidents)
+
+
+def test_a_thousand_small_files(tmp_path):
+    files = []
+    for i in range(1000):
+        p = tmp_path / f"rank{i}.log"
+        p.write_text(noise(1500, i))
+        files.append(str(p))
+    gated = tmp_path / "rank-bad.log"
+    gated.write_text("OSError: You are trying to access a gated repo.\nMake sure to have access to it at "
+                     "https://huggingface.co/acme/gated.\n403 Client Error. (Request ID: Root=1-6a0b1c2d-0123456789abcdef01234567)"
+                     "\n\nCannot access gated repo for url https://huggingface.co/acme/gated/resolve/main/config.json.\n"
+                     "Access to model acme/gated is restricted and you are not in the authorized list. Visit "
+                     "https://huggingface.co/acme/gated to ask for access.\n")
+    code, doc = run_json(*files, str(gated))
+    assert code == 1 and len(doc["inputs"]) == 1001
+    assert [f["cause"] for f in doc["findings"]] == ["gated-not-accepted"]
+    assert json.dumps(doc).count("rank-bad.log") >= 1
