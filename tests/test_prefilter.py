@@ -6,12 +6,12 @@ import json
 import random
 
 import pytest
+from conftest import run_json
 
 from analyzer.engine import Engine
 from analyzer.prefilter import _ENGINES
 from analyzer.rules import load_rules, match
 from analyzer.triggers import SMALL_INPUT
-from conftest import run_json
 
 RULES = load_rules()
 
@@ -22,7 +22,7 @@ def noise(n_bytes: int, seed: int) -> str:
     while size < n_bytes:
         line = (f"2026-11-23 08:00:00,000 - INFO - step {rnd.randrange(10**6)} loss={rnd.random():.4f}\n"
                 if rnd.random() < 0.8 else
-                f"DEBUG:urllib3.connectionpool:https://huggingface.co:443 \"HEAD /org/m/resolve/main/c.json HTTP/1.1\" 200 0\n")
+                "DEBUG:urllib3.connectionpool:https://huggingface.co:443 \"HEAD /org/m/resolve/main/c.json HTTP/1.1\" 200 0\n")
         lines.append(line)
         size += len(line)
     return "".join(lines)
