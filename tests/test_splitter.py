@@ -144,3 +144,23 @@ def test_huge_traceback_and_long_chain_stay_bounded():
     (ev,) = ENGINE.events_of(chain)
     assert len(ev.exceptions) <= 100 and ev.exceptions[0].message == "0"
     assert ev.exceptions[-1].short == "OSError" and analyze(chain)[0].cause == "gated-not-accepted"
+
+
+def test_http_client_debug_dump_from_a_real_exchange(token):
+    """http.client's own debug output (send:/reply:/header:) of a real request to the local Hub."""
+    from localhub import LocalHub
+
+    code = (
+        "import sys, urllib.request, urllib.error\n"
+        "opener = urllib.request.build_opener(urllib.request.HTTPHandler(debuglevel=1))\n"
+        "req = urllib.request.Request(sys.argv[1] + '/api/whoami-v2', headers={'Authorization': 'Bearer ' + sys.argv[2]})\n"
+        "try:\n    opener.open(req)\nexcept urllib.error.HTTPError as e:\n    print('HTTP Error', e.code)\n"
+    )
+    with LocalHub() as hub:
+        proc = subprocess.run([sys.executable, "-c", code, hub.url, token], capture_output=True, text=True, timeout=30)
+        host = hub.url.split("//", 1)[1]
+    dump = proc.stdout.replace(host, "huggingface.co")       # as if it had gone to the Hub
+    assert "reply: 'HTTP/1.1 401" in dump
+    (finding,) = analyze(dump)
+    assert finding.cause == "token-invalid" and finding.evidence["status"] == 401
+    assert token not in repr(finding.to_dict())
