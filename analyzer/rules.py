@@ -462,7 +462,10 @@ def _search(pattern: str, text: str) -> Any:
 
 def _evidence_lines(event: Event, found: list[str], exc_name: str | None) -> list[int]:
     lines: list[int] = []
+    frames_too = event.kind != "traceback"      # a traceback's evidence is its exception lines, not frames
     for lineno, row in event.rows:
+        if not frames_too and row[:1] in (" ", "\t"):
+            continue
         hit = any(s and s in row for s in found) or (exc_name and row.startswith(exc_name))
         if hit and lineno not in lines:
             lines.append(lineno)
