@@ -51,15 +51,32 @@ def explain_cmd(
     color: bool = typer.Option(False, "--color", help="Colour even when not on a terminal."),
     rules: Optional[list[str]] = typer.Option(None, "--rules", help="Extra rule directory (repeatable)."),
     probe: bool = typer.Option(False, "--probe", help="Confirm causes with live read-only checks."),
-    watch: bool = typer.Option(False, "--watch", help="Follow PATH like tail -F."),
+    watch: bool = typer.Option(False, "--watch", help="Follow PATH like tail -F (rotation, truncation, late "
+                               "creation; several files and globs): report failures as they are written; Ctrl-C "
+                               "stops with a summary."),
+    from_start: bool = typer.Option(False, "--from-start", help="With --watch: read what the files hold first."),
+    poll: bool = typer.Option(False, "--poll", help="With --watch: poll instead of file events (chosen "
+                              "automatically on network filesystems and when inotify is unavailable)."),
+    poll_interval: float = typer.Option(0.5, "--poll-interval", metavar="SECONDS", help="With polling: seconds "
+                                        "between checks."),
+    exit_on_finding: bool = typer.Option(False, "--exit-on-finding", help="Stop at the first finding with exit 1."),
 ) -> None:
     """Analyze logs (the default command)."""
     if fmt not in FORMATS:
         _fail(f"--format must be one of {', '.join(FORMATS)}")
+    color_flag = False if no_color else (True if color else None)
     if watch:
-        _fail("--watch is not available in this version yet; run without it")
-    opts = Options(paths=list(paths or []), format=fmt, color=False if no_color else (True if color else None),
-                   rules=list(rules or []), probe=probe)
+        if probe:
+            _fail("--probe cannot be combined with --watch")
+        from .follow import main as follow
+
+        raise typer.Exit(follow(list(paths or []), fmt=fmt, color=color_flag, rules_dirs=list(rules or []),
+                                from_start=from_start, poll=poll, interval=poll_interval,
+                                exit_on_finding=exit_on_finding))
+    if from_start or poll:
+        _fail("--from-start and --poll go with --watch")
+    opts = Options(paths=list(paths or []), format=fmt, color=color_flag, rules=list(rules or []), probe=probe,
+                   exit_on_finding=exit_on_finding)
     raise typer.Exit(explain(opts))
 
 
@@ -81,10 +98,25 @@ def doctor_cmd(
     raise typer.Exit(doctor.exit_code(checks))
 
 
-@app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def run_cmd(ctx: typer.Context) -> None:
-    """Run a job and explain its Hub failures as they appear (not available in this version yet)."""
-    _fail("run is not available in this version yet")
+@app.command("run", context_settings={"allow_interspersed_args": False})
+def run_cmd(
+    command: Optional[list[str]] = typer.Argument(None, metavar="CMD",
+                                                   help="The command to run and its arguments (after --)."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or jsonl (written to stderr)."),
+    no_color: bool = typer.Option(False, "--no-color", help="Plain text even on a terminal (NO_COLOR is honoured)."),
+    color: bool = typer.Option(False, "--color", help="Colour even when not on a terminal."),
+    rules: Optional[list[str]] = typer.Option(None, "--rules", help="Extra rule directory (repeatable)."),
+    exit_on_finding: bool = typer.Option(False, "--exit-on-finding", help="At the first finding stop the command "
+                                         "(SIGTERM) and exit 1."),
+) -> None:
+    """Run a job: its output passes through unchanged, Hub failures are explained on stderr as they appear.
+
+    Exits with the command's own exit code. Example: hfexplain run -- python train.py --lr 3e-4
+    """
+    from .runner import main as run
+
+    raise typer.Exit(run(list(command or []), fmt=fmt, color=False if no_color else (True if color else None),
+                         rules_dirs=list(rules or []), exit_on_finding=exit_on_finding))
 
 
 @rules_app.command("list")
@@ -166,10 +198,13 @@ def rules_validate(paths: list[Path]) -> None:
 @rules_app.command("test")
 def rules_test(paths: Optional[list[str]] = typer.Argument(None, help="Rule directories (default: built-in).")) -> None:
     """Run every rule's own match/no_match examples; exit 1 when any rule fails."""
-    from .rules import load_rules
+    from .rules import RuleError, load_rules
     from .ruletest import check_all, duplicate_ids
 
-    rules = load_rules(paths or [], validate=True)
+    try:
+        rules = load_rules(paths or [], validate=True)
+    except RuleError as exc:
+        _fail(f"invalid rule: {exc}")
     reports = check_all(rules)
     failed = [r for r in reports if not r.ok]
     for rep in reports:
@@ -193,14 +228,20 @@ def rules_schema() -> None:
 
 @rules_app.command("export")
 def rules_export(
-    fmt: str = typer.Option("json", "--format", "-f", help="json (all rules and the cause catalogue)."),
+    fmt: str = typer.Option("json", "--format", "-f",
+                            help="json (all rules and the cause catalogue) or sigma (Sigma detection rules)."),
     rules: Optional[list[str]] = typer.Option(None, "--rules", help="Extra rule directory."),
 ) -> None:
     """All rules and the cause catalogue in one document, for other tools."""
     from .rules import load_causes, load_schema
 
+    if fmt == "sigma":
+        from .sigma import export
+
+        typer.echo(export(_load(rules), load_causes()), nl=False)
+        raise typer.Exit(EXIT_OK)
     if fmt != "json":
-        _fail("--format must be json")
+        _fail("--format must be json or sigma")
     doc = {
         "hfexplain_rules": "1",
         "format_version": load_schema().get("x-format-version", 1),

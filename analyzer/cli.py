@@ -148,6 +148,16 @@ def explain(opts: Options) -> int:
             failed = True
     for name in [*binary, *(engine.binary_inputs if engine else [])]:
         _err(f"note: {name} looks like binary data, not a log; scanned it as text anyway")
+    from .rules import REGEX_TIMEOUT, TIMED_OUT
+
+    for rule_id, n in TIMED_OUT.items():
+        _err(f"warning: rule {rule_id}: a regex of it gave no answer within {REGEX_TIMEOUT} s ({n}×) and was taken as "
+             f"not matching (catastrophic backtracking?); `hfexplain rules test` checks its patterns")
+    if engine is not None and engine.incidents.dropped:
+        from .findings import MAX_FINDINGS
+
+        _err(f"note: {engine.incidents.dropped} more distinct failures were not kept (only the "
+             f"{MAX_FINDINGS} most confident are reported)")
     findings = engine.findings() if engine else []
     if opts.probe and findings:
         findings = _probe(findings, rules, fmt)

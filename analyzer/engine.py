@@ -83,7 +83,7 @@ class Engine:
         if not hits:
             return
         finding, new = self.incidents.add(candidate(hits))
-        if self.on_finding is not None:
+        if self.on_finding is not None and finding is not None:     # None: past the cap on incidents
             self.on_finding(finding, new)
 
     def findings(self) -> list[Finding]:

@@ -114,6 +114,8 @@ def derive_fields(event: Event) -> None:
                 f.setdefault(key, info[key])
         if info.get("repo_id") and hub.is_hub_host(info.get("host")) and info["repo_id"] not in repo_ids:
             repo_ids.insert(0, info["repo_id"])
+    if "repo_type" not in f and ("Dataset '" in text or "for dataset '" in text):
+        f["repo_type"] = "dataset"          # datasets names the repo in its message, not a URL
     f["repo_ids"] = repo_ids
     f.setdefault("repo_id", repo_ids[0] if repo_ids else None)
     f.setdefault("request_id", hub.request_id(text))

@@ -8,7 +8,7 @@ printed pyannote warning and the crash it leads to — merge into one finding wi
 
 from __future__ import annotations
 
-from .events import Event
+from .events import Event, Exc
 from .rules import Hit, Rule, render_template
 from .versions import implied
 
@@ -21,6 +21,11 @@ MAX_EXCERPT_ROWS = 12
 NEAR_LINES = 200          # candidates naming one repo this close together are one incident
 MAX_EVENTS = 16           # events kept per finding (a failure retried for hours keeps memory flat)
 MAX_INPUTS = 64           # other inputs named by one finding (per-rank logs)
+KEPT_ROWS = 48            # rows of an event a finding keeps (its edges, for the probes' version
+KEPT_CHARS = 400          # markers), each cut to KEPT_CHARS: findings over 16 KB lines stay small
+MAX_FINDINGS = 1000       # distinct incidents kept; further ones are only counted (Incidents.dropped)
+RECENT = 64               # a candidate is compared with this many latest incidents: a log of 100 000
+                          # distinct failures is merged in linear time, not quadratic
 
 
 class Finding:
@@ -131,7 +136,16 @@ def candidate(hits: list[Hit]) -> Finding:
         evidence["ranks"] = [f["rank"]]
     return Finding(rule.cause, rule.id, render_template(rule.title, variables), rule.confidence,
                    evidence, fix, alternatives, kind=ev.kind, why=render_template(rule.description, variables),
-                   events=[ev], absorbs=dict(rule.raw.get("absorbs") or {}), variables=variables)
+                   events=[_kept(ev)], absorbs=dict(rule.raw.get("absorbs") or {}), variables=variables)
+
+
+def _kept(ev: Event) -> Event:
+    """The event as its finding keeps it: its edges, cut to size, without cached joins."""
+    rows = ev.rows if len(ev.rows) <= KEPT_ROWS else ev.rows[:KEPT_ROWS // 2] + ev.rows[-KEPT_ROWS // 2:]
+    excs = [Exc(e.type, e.message[:KEPT_CHARS], e.lineno, e.frames[-KEPT_ROWS:]) for e in ev.exceptions[-KEPT_ROWS:]]
+    fields = {k: v for k, v in ev.fields.items() if not k.startswith("_")}
+    return Event(ev.kind, [(n, t[:KEPT_CHARS]) for n, t in rows], excs, fields, ev.prefix, ev.input,
+                 ev.dropped_rows + len(ev.rows) - len(rows))
 
 
 def excerpt(ev: Event, lines: list[int]) -> str:
@@ -159,9 +173,15 @@ class Incidents:
         # Inputs that are parts of one job (per-rank logs followed together, a child's stdout and
         # stderr): the same cause on the same repo in two of them is one incident.
         self.across_inputs = across_inputs
+        self.explainers: list[Finding] = []     # the findings whose rule absorbs other causes
+        self.dropped = 0                        # distinct incidents past MAX_FINDINGS, not kept
+        self.floor = 0.0                        # at the cap: no kept incident is less confident
 
-    def add(self, cand: Finding) -> tuple[Finding, bool]:
-        """Add a candidate; returns (the finding it now belongs to, whether it is new)."""
+    def add(self, cand: Finding) -> tuple[Finding | None, bool]:
+        """Add a candidate; returns (the finding it now belongs to, whether it is new).
+
+        The finding is None when the candidate is a new incident past :data:`MAX_FINDINGS`.
+        """
         explainer = self._explained_by(cand)
         if explainer is not None:
             # An earlier finding (e.g. "HF_TOKEN is set and is the active token") explains this failure.
@@ -170,7 +190,12 @@ class Incidents:
             return explainer, False
         target = self._same_incident(cand)
         if target is None:
+            if len(self.findings) >= MAX_FINDINGS and not self._make_room(cand):
+                self.dropped += 1
+                return None, False
             self.findings.append(cand)
+            if cand.absorbs:
+                self.explainers.append(cand)
             return cand, True
         if (target.kind == "http" and cand.kind != "http" and cand.confidence >= target.confidence) or (
             cand.kind != "http" and cand.confidence > target.confidence and cand.cause != target.cause
@@ -178,13 +203,30 @@ class Incidents:
             # The traceback explains what the bare HTTP line (or a printed warning) only hinted at.
             self._absorb(cand, target)
             self.findings[self.findings.index(target)] = cand
+            if target.absorbs or cand.absorbs:
+                self.explainers = [f for f in self.findings if f.absorbs]
             return cand, False
         self._absorb(target, cand)
         return target, False
 
+    def _make_room(self, cand: Finding) -> bool:
+        """At the cap, a candidate more confident than the weakest kept incident replaces it
+        (a real traceback after a flood of bare HTTP lines is still reported)."""
+        if cand.confidence <= self.floor:
+            return False
+        weakest = min(self.findings, key=lambda f: f.confidence)
+        self.floor = weakest.confidence
+        if cand.confidence <= weakest.confidence:
+            return False
+        self.findings.remove(weakest)
+        self.dropped += 1
+        if weakest.absorbs:
+            self.explainers = [f for f in self.findings if f.absorbs]
+        return True
+
     def _explained_by(self, cand: Finding) -> Finding | None:
-        for f in self.findings:
-            if f.absorbs and cand.cause in f.absorbs.get("causes", []) \
+        for f in self.explainers:
+            if cand.cause in f.absorbs.get("causes", []) \
                     and f.evidence["input"] == cand.evidence["input"] \
                     and f.evidence["lines"][0] <= cand.evidence["lines"][0]:
                 return f
@@ -192,7 +234,7 @@ class Incidents:
 
     def _same_incident(self, cand: Finding) -> Finding | None:
         line = cand.evidence["lines"][0]
-        for f in reversed(self.findings):
+        for f in reversed(self.findings[-RECENT:]):
             if f.evidence["input"] != cand.evidence["input"]:
                 if self.across_inputs and f.cause == cand.cause and f.repo_id == cand.repo_id:
                     return f
@@ -213,6 +255,10 @@ class Incidents:
         ev, oe = into.evidence, other.evidence
         if oe["input"] == ev["input"]:
             ev["lines"] = sorted(set(ev["lines"]) | set(oe["lines"]))[:MAX_EVIDENCE_LINES]
+            if not same_event_kind:     # a different view of the incident: show its lines too
+                rows = (ev.get("excerpt") or "").splitlines()
+                rows += [r for r in (oe.get("excerpt") or "").splitlines() if r not in rows]
+                ev["excerpt"] = "\n".join(sorted(rows, key=lambda r: int(r.split(":", 1)[0] or 0))[:MAX_EXCERPT_ROWS])
         else:           # line numbers of another input mean nothing here: name the input instead
             inputs = ev.setdefault("inputs", [ev["input"]])
             for name in oe.get("inputs", [oe["input"]]):

@@ -29,6 +29,10 @@ _MESSAGE_REPO = [
     re.compile(rf"Access to (?:model|dataset|space) (?P<id>{_NAME}/{_NAME}) is restricted"),
     re.compile(rf"Your request to access (?:model|dataset|space) (?P<id>{_NAME}/{_NAME}) "),
     re.compile(rf"Could not download '(?P<id>{_NAME}/{_NAME})(?:@[\w.-]+)?'"),
+    re.compile(rf"Dataset '(?P<id>{_NAME}/{_NAME})' (?:is a gated|doesn't exist)"),
+    re.compile(rf"doesn't exist for dataset '(?P<id>{_NAME}/{_NAME})'"),
+    re.compile(rf"Couldn't reach '(?P<id>{_NAME}/{_NAME})' on the Hub"),
+    re.compile(rf"Cannot load model (?P<id>{_NAME}/{_NAME}): "),
     re.compile(rf"Could not download \w+ from (?P<id>{_NAME}/{_NAME})"),
     re.compile(rf"(?:Model|Pipeline) (?P<id>{_NAME}/{_NAME}) not found"),
     re.compile(rf"^(?P<id>{_NAME}/{_NAME}) is (?:not a local folder|a gated repository)"),
@@ -122,23 +126,27 @@ def repo_from_url(url: str) -> str | None:
     return info.get("repo_id") if is_hub_host(info.get("host")) else None
 
 
+MAX_REPO_IDS = 32      # repo ids kept per event (an event quoting 100 000 URLs stays cheap)
+
+
 def repo_ids_in(text: str) -> list[str]:
     """Repo ids named in text, most specific first: Hub URLs, then message templates."""
-    found: list[str] = []
+    found: dict[str, None] = {}             # a dict keeps the order and tests membership in O(1)
+    legacy: dict[str, None] = {}
     for url in urls(text):
         rid = repo_from_url(url)
-        if rid and "/" in rid and rid not in found:
-            found.append(rid)
+        if rid:
+            (found if "/" in rid else legacy)[rid] = None
+            if len(found) >= MAX_REPO_IDS:
+                break
     for line in text.splitlines():
         for pattern in _MESSAGE_REPO:
             m = pattern.search(line)
-            if m and m.group("id") not in found:
-                found.append(m.group("id"))
-    for url in urls(text):          # single-name legacy repos last (bert-base-cased)
-        rid = repo_from_url(url)
-        if rid and rid not in found:
-            found.append(rid)
-    return found
+            if m:
+                found[m.group("id")] = None
+    for rid in legacy:                      # single-name legacy repos last (bert-base-cased)
+        found.setdefault(rid)
+    return list(found)[:MAX_REPO_IDS]
 
 
 def statuses_in(text: str) -> list[int]:

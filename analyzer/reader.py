@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from .redact import redact, redact_cut
+from .redact import CONTEXT, redact, redact_cut, redact_piece
 from .triggers import SMALL_INPUT
 from .triggers import looks_binary as looks_binary
 
@@ -46,12 +46,21 @@ if TYPE_CHECKING:
         def search(self, buf: bytes, pos: int, end: int) -> int | None: ...
 
 
-def clean(raw: bytes, *, cut: bool = False) -> str:
-    """Decode one line leniently, drop colour codes and control characters, redact secrets."""
+def plain(raw: bytes) -> str:
+    """Decode one line leniently, drop colour codes and control characters.
+
+    Secrets are masked before escape sequences are removed too: a sequence may swallow the
+    first letter of ``Cookie:`` (``ESC [ SP C`` is one), and what follows must not show.
+    """
     text = raw.decode("utf-8", "replace")
     if "\x1b" in text:
-        text = _ANSI.sub("", text)
-    text = _CONTROL.sub("", text)
+        text = _ANSI.sub("", redact(text))
+    return _CONTROL.sub("", text)
+
+
+def clean(raw: bytes, *, cut: bool = False) -> str:
+    """Decode one line leniently, drop colour codes and control characters, redact secrets."""
+    text = plain(raw)
     return redact_cut(text) if cut else redact(text)
 
 
@@ -69,6 +78,7 @@ class Scanner:
         self.lineno = 1       # line number at self.pos
         self.bytes_read = 0
         self.head = b""       # first bytes, for binary detection
+        self.before = ""      # unredacted text of the piece just fed, while its line goes on (a cut)
         self.closing = False
 
     # -- public -------------------------------------------------------------------------
@@ -92,6 +102,7 @@ class Scanner:
         self.closing = True
         self._process(self.n, final=True)
         self.n = self.pos = 0
+        self.before = ""
 
     # -- internals ----------------------------------------------------------------------
     def _complete_end(self) -> int:
@@ -121,10 +132,14 @@ class Scanner:
                 # Skip, but leave the last few lines unconsumed: they are the context of a hit
                 # that may come at the start of the next chunk.
                 keep = end if final else self._context_start(end)
+                if keep != self.pos:
+                    self.before = ""
                 self.lineno += buf.count(b"\n", self.pos, keep)
                 self.pos = keep
                 return
             start = self._context_start(hit)
+            if start != self.pos:
+                self.before = ""
             self.lineno += buf.count(b"\n", self.pos, start)
             self.pos = start
             # Feed from the context start through the hit line, then on while an event is open.
@@ -162,7 +177,12 @@ class Scanner:
         else:
             nxt = _safe_cut(buf, pos, min(end, pos + MAX_LINE))
             raw, newline, cut = buf[pos:nxt], False, True
-        self.sink.feed(self.lineno, clean(raw, cut=cut))
+        if cut or self.before:        # a piece of a long line: a secret may straddle the cut
+            text = plain(raw)
+            self.sink.feed(self.lineno, redact_piece(text, self.before, cut))
+            self.before = text[-CONTEXT:] if cut else ""
+        else:
+            self.sink.feed(self.lineno, clean(raw))
         self.pos = nxt
         if newline:
             self.lineno += 1

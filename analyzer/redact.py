@@ -1,7 +1,12 @@
 """Secret redaction, applied to every line at ingestion.
 
 Nothing downstream (rules, evidence, any output format) ever sees a token: the reader calls
-:func:`redact` on each logical line before the splitter gets it.
+:func:`redact` on each logical line before the splitter gets it. A line longer than the
+reader's limit reaches us in pieces; :func:`redact_piece` masks a secret that a cut splits
+or separates from its ``Authorization:``/``token=``/``Cookie:`` by looking at the piece before.
+
+Every pattern runs in linear time on any line (no two adjacent unbounded quantifiers over the
+same characters, no pattern that restarts inside a run it has to scan to the end).
 """
 
 from __future__ import annotations
@@ -10,61 +15,120 @@ import re
 
 MASK = "***"
 
-# Each pattern keeps a harmless prefix (group 1) and masks the secret that follows it.
-_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+# (pattern, replacement, the group holding the secret). The replacement keeps the harmless
+# prefix and masks the secret; the group number lets a cut line be masked by span.
+_PATTERNS: list[tuple[re.Pattern[str], str, int]] = [
     # Hugging Face user/OAuth tokens and organization API tokens (gitleaks: hf_[A-Za-z]{34}).
-    (re.compile(r"(hf_(?:oauth_)?|api_org_|api_)[A-Za-z0-9]{16,}"), r"\1" + MASK),
-    # Authorization / Proxy-Authorization header values, whatever the scheme.
+    (re.compile(r"(hf_(?:oauth_)?|api_org_|api_)([A-Za-z0-9]{16,})"), r"\1" + MASK, 2),
+    # Authorization / Proxy-Authorization header values, whatever the scheme. (The whitespace
+    # after the scheme belongs to the scheme: two adjacent \s* would backtrack quadratically.)
     (
-        re.compile(r"(?i)((?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?(?:bearer|basic|token)?\s*)"
-                   r"(?!<TOKEN>|\*\*\*)[^\s'\",}]+"),
-        r"\1" + MASK,
+        re.compile(r"(?i)((?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?(?:(?:bearer|basic|token)\s*)?)"
+                   r"(?!<TOKEN>|\*\*\*|(?:bearer|basic|token)\s*\*\*\*)([^\s'\",}]+)"),
+        r"\1" + MASK, 2,
     ),
     # A bare Bearer credential anywhere (curl -H, logged headers dicts).
-    (re.compile(r"(?i)(\bbearer\s+)(?!\*\*\*)[A-Za-z0-9._~+/=-]{8,}"), r"\1" + MASK),
+    (re.compile(r"(?i)(\bbearer\s+)(?!\*\*\*)([A-Za-z0-9._~+/=-]{8,})"), r"\1" + MASK, 2),
     # Cookies carry session tokens.
-    (re.compile(r"(?i)((?:set-)?cookie['\"]?\s*[:=]\s*['\"]?)[^\r\n'\"]+"), r"\1" + MASK),
+    (re.compile(r"(?i)((?:set-)?cookie['\"]?\s*[:=]\s*['\"]?)([^\r\n'\"]+)"), r"\1" + MASK, 2),
     # Secrets in URL query strings (signed CDN URLs included).
     (
         re.compile(r"(?i)([?&](?:token|access_token|api_key|apikey|key|password|passwd|secret|sig|signature|"
-                   r"x-amz-signature|x-amz-credential|x-amz-security-token|policy|key-pair-id)=)[^&\s'\"#]+"),
-        r"\1" + MASK,
+                   r"x-amz-signature|x-amz-credential|x-amz-security-token|policy|key-pair-id)=)([^&\s'\"#]+)"),
+        r"\1" + MASK, 2,
     ),
     # user:password@ in URLs (git remotes written with a token).
-    (re.compile(r"(https?://[^/\s:@'\"]+:)[^@\s/'\"]+(@)"), r"\1" + MASK + r"\2"),
+    (re.compile(r"(https?://[^/\s:@'\"]+:)([^@\s/'\"]+)(@)"), r"\1" + MASK + r"\3", 2),
     # token='…' / password="…" / HF_TOKEN=… assignments with a literal value.
     (
         re.compile(r"(?i)(\b(?:[a-z_]*token|password|passwd|secret|api_key)\s*[=:]\s*)(['\"])"
-                   r"(?=[^'\"\s]*[A-Za-z0-9]{8})[^'\"\s]+(['\"])"),
-        r"\1\2" + MASK + r"\3",
+                   r"(?=[^'\"\s]*[A-Za-z0-9]{8})([^'\"\s]+)(['\"])"),
+        r"\1\2" + MASK + r"\4", 3,
     ),
     (
         re.compile(r"(?i)(\b(?:HF_TOKEN|HUGGING_FACE_HUB_TOKEN|HF_API_TOKEN|HUGGINGFACEHUB_API_TOKEN)=)"
-                   r"(?!['\"]|\*\*\*|\$)[^\s'\"]+"),
-        r"\1" + MASK,
+                   r"(?!['\"]|\*\*\*|\$)([^\s'\"]+)"),
+        r"\1" + MASK, 2,
     ),
     # netrc lines: machine huggingface.co login x password SECRET
-    (re.compile(r"(?i)(\b(?:machine|login)\s[^\n]{0,200}?\bpassword\s+)(?!\*\*\*)\S+"), r"\1" + MASK),
-    # JSON Web Tokens (OAuth access tokens, OIDC).
-    (re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+"), MASK),
+    (re.compile(r"(?i)(\b(?:machine|login)\s[^\n]{0,200}?\bpassword\s+)(?!\*\*\*)(\S+)"), r"\1" + MASK, 2),
+    # JSON Web Tokens (OAuth access tokens, OIDC). Inside a base64url run ("\\neyJ…", "%3DeyJ…")
+    # the header is bounded: an unbounded one would rescan the run from every "eyJ" (quadratic).
+    # (The literal comes first so the engine can skip to it; the lookbehind then looks past it.)
+    (re.compile(r"(eyJ(?:(?<![A-Za-z0-9_-]eyJ)[A-Za-z0-9_-]{8,}|[A-Za-z0-9_-]{8,300})"
+                r"\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+)"), MASK, 1),
 ]
 
 # A quick literal pre-check keeps the common line (no secret-looking text) nearly free.
 _HINTS = re.compile(r"(?i)hf_|api_|auth|bearer|cookie|token|passw|secret|key|sig|policy|eyj|@")
 
-# A token cut in two by a forced line wrap: mask its visible head at the end of a piece.
-_TAIL = re.compile(r"(hf_|api_org_|api_)[A-Za-z0-9]*$")
+# A piece of a line that ends inside what may be a secret (the line was cut there): mask the
+# visible head of a token, a Bearer value too short to be recognised yet, a JWT's first parts.
+# The next piece is masked by :func:`redact_piece`. Every alternative is bounded or starts
+# only once per run, so the scan stays linear.
+_TAIL = re.compile(
+    r"(hf_|api_org_|api_)[A-Za-z0-9]*$"
+    r"|(?i:(\bbearer\s+))[A-Za-z0-9._~+/=-]{1,7}$"
+    r"|(?<![A-Za-z0-9_.-])(eyJ)[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}$"
+)
 
 
 def redact(line: str) -> str:
     """Return ``line`` with every credential replaced by ``***``."""
     if not _HINTS.search(line):
         return line
-    for pattern, repl in _PATTERNS:
+    for pattern, repl, _ in _PATTERNS:
         line = pattern.sub(repl, line)
     return line
 
 
 def redact_cut(line: str) -> str:
     """Redact a piece of a line that was cut at an arbitrary point (a token may be split)."""
-    return _TAIL.sub(r"\1" + MASK, redact(line))
+    return _TAIL.sub(_keep_prefix, redact(line))
+
+
+def _keep_prefix(m: re.Match[str]) -> str:
+    prefix = m.group(1) or m.group(2) or ""     # a token's "hf_", "Bearer " stay; a JWT goes whole
+    return prefix + MASK
+
+
+CONTEXT = 4096      # characters each side of a cut looked at together (no introducer is farther from its secret)
+
+
+def redact_piece(piece: str, before: str = "", cut: bool = False) -> str:
+    """Redact ``piece``, which continues ``before`` on the same line (a line cut into pieces).
+
+    A secret that begins in ``before`` and goes on in ``piece``, or whose introducer
+    (``Authorization: Bearer``, ``?token=``, ``Cookie:``) is in ``before``, is masked where it
+    shows in ``piece`` (to the end of the piece when it is still going :data:`CONTEXT` characters
+    in). ``cut``: ``piece`` itself ends at a cut, not at the end of the line.
+    """
+    if before:
+        head = before[-CONTEXT:]
+        window = head + piece[:CONTEXT]
+        start = len(head)
+        if _HINTS.search(window):
+            spans = []
+            for pattern, _, group in _PATTERNS:
+                for m in pattern.finditer(window):
+                    s, e = m.span(group)
+                    if m.start() < start < e:           # what the piece alone cannot recognise
+                        if e == len(window) and len(piece) > CONTEXT:
+                            e = start + len(piece)
+                        spans.append((max(s, start) - start, e - start))
+            if spans:
+                piece = _mask(piece, spans)
+    return redact_cut(piece) if cut else redact(piece)
+
+
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    out, pos = [], 0
+    for s, e in sorted(spans):
+        if e <= pos:
+            continue
+        s = max(s, pos)
+        out.append(text[pos:s])
+        out.append(MASK)
+        pos = e
+    out.append(text[pos:])
+    return "".join(out)

@@ -110,10 +110,26 @@ def _rule_paths(directory: str) -> list[str]:
     return sorted(out)
 
 
+MAX_YAML_DEPTH = 32           # rule files are shallow; a deeper one is refused before it is built
+
+
 def _yaml_load(text: str) -> Any:
+    """Plain data only: the safe loader (no tag builds a Python object), no aliases (a few lines of
+    ``*name`` expand to billions of nodes), no nesting deeper than :data:`MAX_YAML_DEPTH` (which
+    overflows the C stack of libyaml's composer) — each checked on the event stream first."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise ValueError(f"nested deeper than {MAX_YAML_DEPTH} levels")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            raise ValueError("YAML aliases (*name) are not allowed in a rule file")
     return yaml.load(text, Loader=loader)
 
 
@@ -428,13 +444,13 @@ def match(rule: Rule, event: Event) -> Hit | None:
         return None
     variables: dict[str, str] = {}
     if "regex" in m:
-        rm = _search(m["regex"], text)
+        rm = _search(m["regex"], text, rule.id)
         if rm is None:
             return None
         variables.update({k: v for k, v in rm.groupdict().items() if v})
         found.append(rm.group(0).split("\n", 1)[0])
     for name, pattern in rule.extract.items():
-        em = _search(pattern, text)
+        em = _search(pattern, text, rule.id)
         if em is not None and em.group(name):
             variables[name] = em.group(name)
     if exc_name is None and event.exceptions:
@@ -445,10 +461,18 @@ def match(rule: Rule, event: Event) -> Hit | None:
 
 
 _COMPILED: dict[str, Any] = {}
+TIMED_OUT: dict[str, int] = {}     # rule id -> regex evaluations that hit REGEX_TIMEOUT (the CLI warns)
+MAX_TIMEOUTS = 3                   # after this many, the rule's patterns are no longer run at all
 
 
-def _search(pattern: str, text: str) -> Any:
-    """Search with the ``regex`` module and a timeout: no rule can hang a run."""
+def _search(pattern: str, text: str, rule_id: str = "?") -> Any:
+    """Search with the ``regex`` module and a timeout: no rule can hang a run.
+
+    A pattern that times out counts as not matching; a rule whose patterns timed out
+    :data:`MAX_TIMEOUTS` times is not run again, so a log of many events costs at most that.
+    """
+    if TIMED_OUT.get(rule_id, 0) >= MAX_TIMEOUTS:
+        return None
     import regex
 
     compiled = _COMPILED.get(pattern)
@@ -457,6 +481,7 @@ def _search(pattern: str, text: str) -> Any:
     try:
         return compiled.search(text, timeout=REGEX_TIMEOUT)
     except TimeoutError:
+        TIMED_OUT[rule_id] = TIMED_OUT.get(rule_id, 0) + 1
         return None
 
 

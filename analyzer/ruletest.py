@@ -53,7 +53,7 @@ def check_rule(rule: Rule, engine: Engine) -> RuleReport:
         if _outranked(rule, [ev for ev, _ in hits], engine):
             shadowed_on += 1
     if positives and shadowed_on == len(positives):
-        report.problems.append("shadowed: another rule outranks it on every match example")
+        report.problems.append("shadowed: a rule of the same cause outranks it on every match example")
     for i, text in enumerate(negatives, 1):
         report.checked += 1
         if any(match(rule, ev) is not None for ev in engine.events_of(text)):
@@ -93,7 +93,9 @@ def _holds(clause: str, value: object, ev: Event) -> bool:
 
 def _outranked(rule: Rule, events: list, engine: Engine) -> bool:
     for ev in events:
-        others = [h.rule for h in engine.hits(ev) if h.rule.id != rule.id]
+        # Outranked by a rule of another cause, it still adds an alternative; by one of the
+        # same cause, it adds nothing.
+        others = [h.rule for h in engine.hits(ev) if h.rule.id != rule.id and h.rule.cause == rule.cause]
         if not any(o.confidence > rule.confidence or
                    (o.confidence == rule.confidence and o.specificity > rule.specificity) for o in others):
             return False

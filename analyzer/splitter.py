@@ -434,7 +434,7 @@ class Splitter:
         if block is None or not block.rows:
             return
         ev = Event(block.kind, block.rows)
-        if block.kind == "git" and self.last_git_url and not hub_repo_ids(ev.text):
+        if self.last_git_url and (block.kind == "git" or "git" in ev.text) and not hub_repo_ids(ev.text):
             ev.fields["url"] = self.last_git_url
         if block.style == "curl":
             _curl_fields(ev)

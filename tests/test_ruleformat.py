@@ -153,3 +153,35 @@ def test_python_api():
     (f,) = analyze(text, rules)
     assert isinstance(f, Finding) and f.cause == "token-missing"
     assert f.to_dict()["evidence"]["repo_id"] == "meta-llama/Llama-3.1-8B"
+
+
+def test_sigma_export_is_valid_sigma():
+    """Every rule exports as a Sigma rule that pySigma parses and its validators accept."""
+    from sigma.collection import SigmaCollection
+    from sigma.validators.core import validators
+
+    proc = run_hfx("rules", "export", "--format", "sigma")
+    assert proc.returncode == 0
+    collection = SigmaCollection.from_yaml(proc.stdout.decode())
+    rules = list(collection.rules)
+    assert len(rules) == len(json.loads(run_hfx("rules", "export").stdout)["rules"])
+    assert len({str(r.id) for r in rules}) == len(rules)
+    structural = ["all_of_them_condition", "control_character", "dangling_condition", "dangling_detection",
+                  "double_wildcard", "duplicate_references", "duplicate_tag", "duplicate_title", "escaped_wildcard",
+                  "identifier_existence", "identifier_uniqueness", "invalid_modifier_combinations",
+                  "number_as_string", "tag_format", "them_condition_with_single_detection",
+                  "wildcards_instead_of_modifiers"]     # the tag-namespace ones fetch data from the internet
+    problems = []
+    for name in structural:
+        cls = validators.get(name)
+        if cls is None:
+            continue
+        try:
+            validator = cls()
+        except TypeError:
+            continue
+        for rule in rules:
+            for issue in validator.validate(rule):
+                if getattr(issue.severity, "name", "") in ("HIGH", "MEDIUM"):
+                    problems.append(f"{rule.title}: {name}: {issue}")
+    assert not problems, problems[:5]

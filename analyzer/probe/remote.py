@@ -8,11 +8,21 @@ timeout, and no URL found in a log is ever contacted.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-TIMEOUT = 10.0
+TIMEOUT = 10.0                 # seconds per check; HFEXPLAIN_PROBE_TIMEOUT overrides it
+
+
+def probe_timeout() -> float:
+    """Seconds one check may take: HFEXPLAIN_PROBE_TIMEOUT (0 < s ≤ 600) or :data:`TIMEOUT`."""
+    try:
+        value = float(os.environ.get("HFEXPLAIN_PROBE_TIMEOUT") or TIMEOUT)
+    except ValueError:
+        return TIMEOUT
+    return value if 0 < value <= 600 else TIMEOUT
 
 
 @dataclass
@@ -31,8 +41,9 @@ class Answer:
         return self.failure is None
 
 
-def _bounded(fn: Callable[[], Answer], timeout: float = TIMEOUT) -> Answer:
+def _bounded(fn: Callable[[], Answer], timeout: float | None = None) -> Answer:
     """Run fn in a daemon thread; a hung connection cannot hold the run past the timeout."""
+    timeout = timeout or probe_timeout()
     box: list[Answer] = []
 
     def target() -> None:
@@ -44,7 +55,7 @@ def _bounded(fn: Callable[[], Answer], timeout: float = TIMEOUT) -> Answer:
     t = threading.Thread(target=target, daemon=True, name="hfexplain-probe")
     t.start()
     t.join(timeout)
-    return box[0] if box else Answer(False, failure=f"no answer within {timeout:.0f} s")
+    return box[0] if box else Answer(False, failure=f"no answer within {timeout:g} s")
 
 
 def _from_exception(exc: BaseException) -> Answer:
@@ -123,7 +134,7 @@ def _send(method: str, url: str, headers: dict[str, str] | None = None) -> Any:
     session = get_session()
     redirects = {"allow_redirects": False} if type(session).__module__.startswith("requests") \
         else {"follow_redirects": False}
-    return session.request(method, url, headers=headers or {}, timeout=TIMEOUT, **redirects)
+    return session.request(method, url, headers=headers or {}, timeout=probe_timeout(), **redirects)
 
 
 def repo_info(endpoint: str, repo_id: str, repo_type: str, token: str | None) -> Answer:
@@ -156,12 +167,12 @@ def pipeline_submodels(endpoint: str, repo_id: str, token: str | None) -> Answer
                   build_hf_headers(token=token if token else False))
         if r.status_code != 200:
             return Answer(False, status=r.status_code, error_code=r.headers.get("X-Error-Code"))
-        import yaml
+        from ..rules import _yaml_load
 
-        try:
-            config = yaml.safe_load(r.text[:200_000])
-        except yaml.YAMLError:
-            return Answer(False, failure="config.yaml is not YAML")
+        try:                    # no aliases, bounded nesting: a repo's file is not trusted data
+            config = _yaml_load(r.text[:200_000])
+        except Exception:       # yaml.YAMLError, or refused
+            return Answer(False, failure="config.yaml is not plain YAML")
         found: list[str] = []
         _repo_ids(config, found)
         return Answer(True, status=200, data={"submodels": [x for x in found if x != repo_id]})
