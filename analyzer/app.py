@@ -181,7 +181,8 @@ def rules_validate(paths: list[Path]) -> None:
             rid = data.get("id") if isinstance(data, dict) else None
             problems = [f"field '{where}': {why}" if where else why for where, why in schema_errors(data)]
             if not problems:
-                parse_rule(data, str(f), causes)
+                rule = parse_rule(data, str(f), causes)
+                problems += _examples_fail(rule)
                 if rid in seen:
                     problems.append(f"duplicate id, also in {seen[rid]}")
                 seen[rid] = str(f)
@@ -193,6 +194,15 @@ def rules_validate(paths: list[Path]) -> None:
                 typer.echo(f"invalid: {f}" + (f": rule {rid}" if rid else "") + f": {why}", err=True)
     typer.echo(f"{len(files) - bad} valid, {bad} invalid")
     raise typer.Exit(EXIT_ERROR if bad else EXIT_OK)
+
+
+def _examples_fail(rule: object) -> list[str]:
+    """A rule whose own match examples fail (for a regex: how far it matched) is not valid."""
+    from .engine import Engine
+    from .ruletest import check_rule
+
+    report = check_rule(rule, Engine([rule]))  # type: ignore[arg-type, list-item]  # its own triggers
+    return [p for p in report.problems if p.startswith(("match example", "no_match example"))]
 
 
 @rules_app.command("test")

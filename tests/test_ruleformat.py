@@ -110,6 +110,8 @@ def test_rules_test_shows_where_a_regex_stopped(tmp_path):
     write_rule(tmp_path, rule)
     out = run_hfx("rules", "test", str(tmp_path)).stdout.decode()
     assert "matched up to here" in out and "^" in out
+    proc = run_hfx("rules", "validate", str(tmp_path))      # a rule failing its own example is invalid
+    assert proc.returncode == 2 and b"matched up to here" in proc.stderr
 
 
 def test_rules_test_rejects_quadratic_and_catastrophic_patterns(tmp_path):
