@@ -234,3 +234,47 @@ def test_doctor_reports_problems_with_causes(tmp_path, hub):
     assert proc.returncode == 0, proc.stdout.decode()
     offline = run_hfx("doctor", "--offline", env=env_ok)
     assert offline.returncode == 0 and b"network checks are off" in offline.stdout
+
+
+def test_stale_token_in_git_store_helper(tmp_path, hub):
+    good, stale = make_token(), make_token()
+    hub.add_token(good, "alice")
+    env = account(tmp_path, hub.url, stored=good)
+    home = Path(env["HOME"])
+    (home / ".gitconfig").write_text("[credential]\n\thelper = store\n")
+    (home / ".git-credentials").write_text(f"https://alice:{stale}@127.0.0.1\n")
+    env["GIT_CONFIG_NOSYSTEM"] = "1"
+    f = probed(FIXTURES / "seeds/guide-git-credential-helper-stale-token.log", env)["findings"][0]
+    assert f["cause"] == "git-credentials" and f["probe"]["status"] == "confirmed", f["probe"]
+    assert ".git-credentials" in f["probe"]["fact"] and stale not in json.dumps(f)
+    assert alt(f, "token-invalid")["probe"]["status"] == "refuted"
+
+
+def test_read_token_used_for_upload(tmp_path, hub, trap):
+    tok = make_token()
+    hub.add_token(tok, "alice", role="read")
+    env = account(tmp_path, hub.url, env_token=tok)
+    f = probed(FIXTURES / "seeds/guide-read-token-used-for-upload-403.log", env, trap)["findings"][0]
+    assert f["cause"] == "token-read-only" and f["probe"]["status"] == "confirmed"
+
+
+def test_organization_token(tmp_path, hub, trap):
+    org = make_token("api_org_")
+    env = account(tmp_path, hub.url, env_token=org)
+    f = probed(FIXTURES / "seeds/whisperx-seed-org-api-token-login.log", env, trap)["findings"][0]
+    assert f["cause"] == "token-legacy" and f["probe"]["status"] == "confirmed"
+
+
+def test_hfuseragenterror_seed_without_token(tmp_path, hub, trap):
+    env = account(tmp_path, hub.url)
+    f = probed(FIXTURES / "seeds/seed-hfuseragenterror-401.log", env, trap)["findings"][0]
+    assert f["cause"] == "token-missing" and f["probe"]["status"] == "confirmed"
+    assert alt(f, "token-invalid")["probe"]["status"] == "refuted"
+
+
+def test_accept_license_seed(tmp_path, hub, trap):
+    tok = make_token()
+    hub.add_token(tok, "alice")
+    env = account(tmp_path, hub.url, env_token=tok)
+    f = probed(FIXTURES / "seeds/seed-pyannote-filenotfounderror-accept-license.log", env, trap)["findings"][0]
+    assert f["cause"] == "gated-not-accepted" and f["probe"]["status"] == "confirmed"

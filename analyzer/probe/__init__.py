@@ -182,6 +182,8 @@ class Prober:
         return Verdict(INCONCLUSIVE, what)
 
     def _v_token_invalid(self, f: Any) -> Verdict:
+        if not self.src.active:
+            return Verdict(REFUTED, "no token is set in this environment, so none could be rejected")
         w, what = self._who()
         if w is None or not w.answered:
             return Verdict(INCONCLUSIVE, what)
@@ -329,9 +331,21 @@ class Prober:
         if helpers is None:
             return Verdict(INCONCLUSIVE, "git is not installed here")
         if not helpers:
-            return Verdict(INCONCLUSIVE, "no git credential helper configured: git asks (or fails without a terminal)")
+            return Verdict(CONFIRMED, "no git credential helper is configured: git has no token to send "
+                                      "unless one is typed in")
+        host = urlsplit(self.endpoint).hostname or "huggingface.co"
+        stored = local.git_stored_token(host, helpers)
+        if stored is not None and self.network:
+            path, token = stored
+            w = self.whoami(token)
+            if w is not None and w.answered and not w.ok and w.status == 401:
+                return Verdict(CONFIRMED, f"{path} holds a token for {host} ({local.fingerprint(token)}) "
+                                          "that the Hub rejects")
+            if w is not None and w.answered and w.ok:
+                return Verdict(INCONCLUSIVE, f"{path} holds a valid token for {host} "
+                                             f"({local.fingerprint(token)}, account {w.data.get('name', '?')})")
         return Verdict(INCONCLUSIVE, "git credential helpers: " + ", ".join(helpers) +
-                       " — one of them may hold a stale token for huggingface.co")
+                       " — one of them may hold a stale token for " + host)
 
     def _v_auth_kwarg_mismatch(self, f: Any) -> Verdict:
         v = local.installed_versions()

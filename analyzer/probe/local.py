@@ -187,3 +187,34 @@ def offline_enabled() -> str | None:
         if os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on"):
             return var
     return None
+
+
+def git_stored_token(host: str, helpers: list[str]) -> tuple[str, str] | None:
+    """(file, token) git's ``store`` helper keeps for host — read from its file, nothing run.
+
+    Other helpers (keychains, managers) are not queried: that could open a dialog."""
+    files = []
+    for helper in helpers:
+        parts = helper.split()
+        if not parts or parts[0] != "store":
+            continue
+        explicit = [p.split("=", 1)[1] for p in parts[1:] if p.startswith("--file=")]
+        files += explicit or [os.path.join(os.path.expanduser("~"), ".git-credentials"),
+                              os.path.join(os.environ.get("XDG_CONFIG_HOME") or
+                                           os.path.join(os.path.expanduser("~"), ".config"), "git", "credentials")]
+    from .. import hub
+
+    for path in files:
+        try:
+            with open(os.path.expanduser(path), encoding="utf-8") as fh:
+                lines = fh.read().splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for line in lines:
+            m = _CREDENTIAL_LINE.match(line.strip())
+            if m and m.group("host").lower() == host.lower():
+                return path, hub.unquote(m.group("password"))
+    return None
+
+
+_CREDENTIAL_LINE = __import__("re").compile(r"^https?://(?P<user>[^:@/]*):(?P<password>[^@/]+)@(?P<host>[^/:]+)")
