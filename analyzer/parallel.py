@@ -51,7 +51,8 @@ def boundaries(path: str, size: int, parts: int) -> list[int]:
     with open(path, "rb") as fh:
         for i in range(1, parts):
             fh.seek(size * i // parts)
-            fh.readline()
+            while (part := fh.readline(CHUNK)) and not part.endswith(b"\n"):
+                pass                        # a line of gigabytes is skipped a chunk at a time
             cuts.append(max(fh.tell(), cuts[-1]))
     cuts.append(size)
     return cuts
@@ -77,7 +78,7 @@ def _scan_region(path: str, start: int, end: int) -> tuple[list[Event], int, int
         region_lines = scanner.lineno - 1 + scanner.buf.count(b"\n", scanner.pos, scanner.n)
         extra = 0
         while not splitter.idle and extra < OVERRUN_LIMIT:     # finish the event at the boundary
-            data = fh.read(CHUNK) + fh.readline()             # whole lines only
+            data = fh.read(CHUNK) + fh.readline(CHUNK)        # whole lines (up to a chunk more)
             if not data:
                 break
             extra += len(data)

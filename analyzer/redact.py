@@ -63,13 +63,16 @@ _PATTERNS: list[tuple[re.Pattern[str], str, int]] = [
 _HINTS = re.compile(r"(?i)hf_|api_|auth|bearer|cookie|token|passw|secret|key|sig|policy|eyj|@")
 
 # A piece of a line that ends inside what may be a secret (the line was cut there): mask the
-# visible head of a token, a Bearer value too short to be recognised yet, a JWT's first parts.
-# The next piece is masked by :func:`redact_piece`. Every alternative is bounded or starts
-# only once per run, so the scan stays linear.
+# visible head of a token, a Bearer value too short to be recognised yet, a JWT's first parts,
+# and values whose pattern needs a closing character the next piece holds (``user:pw@``,
+# ``token='…'``). The next piece is masked by :func:`redact_piece`. Every alternative is bounded
+# or starts only once per run, so the scan stays linear. Group 1…4 is the part that stays.
 _TAIL = re.compile(
     r"(hf_|api_org_|api_)[A-Za-z0-9]*$"
     r"|(?i:(\bbearer\s+))[A-Za-z0-9._~+/=-]{1,7}$"
-    r"|(?<![A-Za-z0-9_.-])(eyJ)[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}$"
+    r"|(https?://[^/\s:@'\"]+:)[^@\s/'\"]*$"
+    r"|(?i:(\b(?:[a-z_]*token|password|passwd|secret|api_key)\s*[=:]\s*['\"]))[^'\"\s]*$"
+    r"|(?<![A-Za-z0-9_.-])eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}$"
 )
 
 
@@ -88,8 +91,7 @@ def redact_cut(line: str) -> str:
 
 
 def _keep_prefix(m: re.Match[str]) -> str:
-    prefix = m.group(1) or m.group(2) or ""     # a token's "hf_", "Bearer " stay; a JWT goes whole
-    return prefix + MASK
+    return next((g for g in m.groups() if g is not None), "") + MASK    # "hf_", "Bearer " stay; a JWT goes
 
 
 CONTEXT = 4096      # characters each side of a cut looked at together (no introducer is farther from its secret)

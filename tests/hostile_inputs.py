@@ -88,16 +88,16 @@ def nuls(total: int, seed: int = 3) -> Iterator[bytes]:
     yield GATED.replace(b"Client Error.", b"Client\x00 Error.")
 
 
-def one_long_line(total: int, seed: int = 4, dense: bool = True) -> Iterator[bytes]:
-    """A ``total``-byte line (words and triggers, no newline), then a normal traceback.
+def one_long_line(total: int, seed: int = 4, every: int = 0) -> Iterator[bytes]:
+    """A ``total``-byte line (no newline), then a normal traceback.
 
-    ``dense``: triggers all along; else one about every 64 KB."""
+    ``every``: 0 puts triggers all along the line; else one trigger per ``every`` bytes or so."""
     rnd = random.Random(seed)
     plain = [b"loss", b"step", b"0.125", b"https://huggingface.co/x/y", b"token=", b"Bearer"]
-    words = [*plain, *TRIGGERS] if dense else plain
+    words = plain if every else [*plain, *TRIGGERS]
 
     def piece(i: int) -> bytes:
-        if not dense and i % 1500 == 0:
+        if every and i % (every // 40) == 0:
             return rnd.choice(TRIGGERS) + b" "
         return b" ".join(rnd.choice(words) for _ in range(8)) + b" "
     yield from _sized(piece, total)
@@ -270,7 +270,8 @@ CASES: dict[str, tuple[Callable[[], Iterator[bytes]], str]] = {
     "random-bytes-20MB": (lambda: random_bytes(20 * MB), "20 MB of random bytes, then a gated traceback"),
     "invalid-utf8-20MB": (lambda: invalid_utf8(20 * MB), "trigger lines full of invalid UTF-8"),
     "nul-20MB": (lambda: nuls(20 * MB), "NUL runs around trigger literals"),
-    "line-50MB": (lambda: one_long_line(50 * MB), "one 50 MB line of words and triggers, then a traceback"),
+    "line-50MB": (lambda: one_long_line(50 * MB), "one 50 MB line, triggers all along, then a traceback"),
+    "line-50MB-sparse": (lambda: one_long_line(50 * MB, every=4 * MB), "one 50 MB line, a trigger every 4 MB"),
     "no-newline-20MB": (lambda: no_newline(20 * MB), "20 MB without a single line ending"),
     "chain-10k": (lambda: chained(10_000), "10 000 chained exceptions ending in GatedRepoError"),
     "frames-200k": (lambda: deep_traceback(200_000), "a 200 000-frame traceback ending in GatedRepoError"),
@@ -283,3 +284,50 @@ CASES: dict[str, tuple[Callable[[], Iterator[bytes]], str]] = {
     "exception-flood-100k": (lambda: exception_flood(100_000), "100 000 one-line gated errors, distinct repos"),
     "fat-events-200": (lambda: fat_events(200), "200 errors with 40 message lines of 16 KB each"),
 }
+
+
+# A small launcher between the measuring process and hfexplain: Linux keeps a process's peak RSS
+# across fork and exec, so a child forked straight from a big test process would report the
+# test's size. The launcher (python -S, a few MB) forks, execs the command and reports the
+# command's own peak RSS from wait4.
+_LAUNCHER = r"""
+import os, sys
+out, cmd = sys.argv[1], sys.argv[2:]
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(cmd[0], cmd)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(out, "w") as fh:
+    fh.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+"""
+
+
+def measure(cmd: list[str], *, stdin: object, stdout: object, stderr: object, env: dict[str, str] | None = None,
+            timeout: float = 600) -> tuple[int | None, float, float]:
+    """Run ``cmd``: (exit code or None when killed at ``timeout``, its peak RSS in MB, wall seconds)."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    fd, report = tempfile.mkstemp(prefix="hfx-rss-")
+    os.close(fd)
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-S", "-c", _LAUNCHER, report, *cmd], stdin=stdin, stdout=stdout,
+                            stderr=stderr, env=env, start_new_session=True)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.wait()
+        os.unlink(report)
+        return None, 0.0, time.perf_counter() - start
+    wall = time.perf_counter() - start
+    with open(report) as fh:
+        code, rss = fh.read().split()
+    os.unlink(report)
+    return int(code), int(rss) / 1024, wall

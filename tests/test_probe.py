@@ -214,6 +214,78 @@ def test_faulty_endpoint_is_inconclusive(tmp_path, kind, trap):
         server.close()
 
 
+class Faulty:
+    """An endpoint that misbehaves: answers after ``delay`` seconds, with bytes that are not HTTP at
+    all, or with a 200 whose JSON body is cut short (and a garbled X-Error-Code)."""
+
+    def __init__(self, kind: str, delay: float = 0.0) -> None:
+        import socket
+
+        self.kind, self.delay = kind, delay
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.stopped = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn) -> None:
+        import time
+
+        with conn:
+            try:
+                conn.recv(65536)
+                if self.kind == "slow":
+                    time.sleep(self.delay)         # past the probe's timeout
+                    body = b'{"name": "alice"}'
+                elif self.kind == "garbage":
+                    conn.sendall(b"\x00\xff\xfeNOT HTTP AT ALL\r\n\x1b[31m" + bytes(range(256)) * 4)
+                    return
+                else:                              # truncated JSON
+                    body = b'{"name": "alice", "auth": {"accessToken": {"role": '
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                             b"X-Error-Code: \xff\xfe\r\n\r\n%s" % (len(body), body))
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("kind", ["slow", "garbage", "truncated"])
+def test_misbehaving_endpoint_is_inconclusive_with_a_reason(tmp_path, kind):
+    """Slow (past HFEXPLAIN_PROBE_TIMEOUT), not HTTP, or malformed JSON: every verdict
+    is inconclusive with the reason, nothing crashes, and the run is not held up."""
+    import time
+
+    server = Faulty(kind, delay=8.0)
+    try:
+        tok = make_token()
+        env = {**account(tmp_path, server.url, env_token=tok), "HFEXPLAIN_PROBE_TIMEOUT": "0.5"}
+        start = time.monotonic()
+        doc = probed(FIXTURES / "seeds/guide-gated-llama3-not-accepted-403.log", env)
+        elapsed = time.monotonic() - start
+    finally:
+        server.close()
+    f = doc["findings"][0]
+    assert f["probe"]["status"] == "inconclusive", f["probe"]
+    assert f["probe"]["fact"], "the verdict says why"
+    for a in f["alternatives"]:
+        assert a.get("probe", {}).get("status") in ("inconclusive", "refuted", "confirmed", None)
+    if kind == "slow":
+        assert "no answer within 0.5 s" in json.dumps(f["probe"]), f["probe"]
+        assert elapsed < 30, f"each check waits 0.5 s at most, the run took {elapsed:.1f} s"
+
+
 def test_doctor_reports_problems_with_causes(tmp_path, hub):
     good, stale = make_token(), make_token()
     hub.add_token(good, "alice", role="fineGrained", can_read_gated=False)

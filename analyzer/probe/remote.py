@@ -117,8 +117,8 @@ def _answer(r: Any) -> Answer:
     message = r.headers.get("X-Error-Message") or ""
     try:
         body = r.json() if "json" in ctype else None
-    except ValueError:
-        body = None
+    except ValueError:          # declared JSON, is not: a proxy or a broken server, not the Hub API
+        return Answer(False, failure=f"HTTP {status} with a malformed JSON body: not the Hub API")
     if body is None and not code:
         return Answer(False, failure=f"HTTP {status} with a {ctype or 'non-JSON'} body: not the Hub API")
     if not message and isinstance(body, dict):
