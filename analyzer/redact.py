@@ -41,7 +41,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str, int]] = [
     (re.compile(r"(https?://[^/\s:@'\"]+:)([^@\s/'\"]+)(@)"), r"\1" + MASK + r"\3", 2),
     # token='…' / password="…" / HF_TOKEN=… assignments with a literal value.
     (
-        re.compile(r"(?i)(\b(?:[a-z_]*token|password|passwd|secret|api_key)\s*[=:]\s*)(['\"])"
+        re.compile(r"(?i)(\b(?:[a-z_]*token|password|passwd|secret|api_key)['\"]?\s*[=:]\s*)(['\"])"
                    r"(?=[^'\"\s]*[A-Za-z0-9]{8})([^'\"\s]+)(['\"])"),
         r"\1\2" + MASK + r"\4", 3,
     ),
@@ -71,7 +71,7 @@ _TAIL = re.compile(
     r"(hf_|api_org_|api_)[A-Za-z0-9]*$"
     r"|(?i:(\bbearer\s+))[A-Za-z0-9._~+/=-]{1,7}$"
     r"|(https?://[^/\s:@'\"]+:)[^@\s/'\"]*$"
-    r"|(?i:(\b(?:[a-z_]*token|password|passwd|secret|api_key)\s*[=:]\s*['\"]))[^'\"\s]*$"
+    r"|(?i:(\b(?:[a-z_]*token|password|passwd|secret|api_key)['\"]?\s*[=:]\s*['\"]))[^'\"\s]*$"
     r"|(?<![A-Za-z0-9_.-])eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}$"
 )
 

@@ -81,3 +81,11 @@ def test_no_output_format_leaks(tmp_path):
         assert proc.returncode == 1
         for value in s.values():
             assert value.encode() not in out, (fmt, value[:6])
+
+
+def test_secret_in_a_printed_dict_or_json():
+    """diffusers prints ignored kwargs as a dict: {'use_auth_token': '<value>'}; JSON logs do the same."""
+    value = make_token("", 24)
+    for line in (f"Keyword arguments {{'use_auth_token': '{value}'}} are not expected by DDPMPipeline and will be ignored.",
+                 f'{{"token": "{value}", "repo": "acme/m"}}'):
+        assert value not in redact(line)
