@@ -98,13 +98,10 @@ def parse_fast(argv: list[str]) -> Options | None:
 
 
 def explain(opts: Options) -> int:
-    from .rules import RuleError, load_rules
     from .triggers import SMALL_INPUT, all_literals, any_in, looks_binary
 
-    try:
-        rules = load_rules(opts.rules)
-    except RuleError as exc:
-        _err(f"error: invalid rule: {exc}")
+    rules = load_rules_or_report(opts.rules)
+    if rules is None:
         return EXIT_ERROR
     paths = opts.paths or ["-"]
     fmt = opts.format or "text"
@@ -224,6 +221,17 @@ class Progress:
     def stop(self) -> None:
         if self.bar is not None:
             self.bar.stop()  # type: ignore[attr-defined]
+
+
+def load_rules_or_report(dirs: list[str] | None) -> list | None:
+    """The rules a command runs with, or None after saying which rule file is invalid."""
+    from .rules import RuleError, load_rules
+
+    try:
+        return load_rules(dirs or [])
+    except RuleError as exc:
+        _err(f"error: invalid rule: {exc}")
+        return None
 
 
 def _open_input(path: str, small: int) -> bytes | object:

@@ -67,11 +67,9 @@ class Engine:
     def events_of(self, text: str) -> list[Event]:
         """The events a text splits into (for ``rules test`` and debugging)."""
         events: list[Event] = []
-        splitter = Splitter(events.append, self.message_trigger)
-        scanner = Scanner(splitter, self.trigger_bytes)
-        scanner.feed(text.encode("utf-8", "surrogateescape"))
-        scanner.close()
-        splitter.close()
+        feed = Feed(self, "-", emit=events.append)
+        feed.feed(text.encode("utf-8", "surrogateescape"))
+        feed.close()
         return events
 
     # -- matching ---------------------------------------------------------------------------
@@ -93,9 +91,12 @@ class Engine:
 class Feed:
     """One input of an :class:`Engine`, fed incrementally; findings reach ``on_finding`` as events close."""
 
-    def __init__(self, engine: Engine, name: str, lineno: int = 1, rank: int | None = None) -> None:
+    def __init__(self, engine: Engine, name: str, lineno: int = 1, rank: int | None = None,
+                 emit: Callable[[Event], None] | None = None) -> None:
+        """``emit`` replaces the engine's matcher as the events' destination (rules test, workers)."""
         self.engine, self.name, self.rank = engine, name, rank
-        self.splitter = Splitter(engine._event if rank is None else self._ranked, engine.message_trigger, name)
+        sink = emit or (engine._event if rank is None else self._ranked)
+        self.splitter = Splitter(sink, engine.message_trigger, name)
         self.scanner = Scanner(self.splitter, engine.trigger_bytes)
         self.scanner.lineno = lineno
         self.closed = False

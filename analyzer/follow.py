@@ -538,9 +538,7 @@ def main(paths: list[str], *, fmt: str = "text", color: bool | None = None, rule
          from_start: bool = False, poll: bool = False, interval: float = POLL_INTERVAL,
          exit_on_finding: bool = False) -> int:
     """``hfexplain --watch``: 0 nothing found, 1 findings (also after --exit-on-finding), 2 usage error."""
-    from .cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, _err, _use_color
-    from .engine import Engine
-    from .rules import RuleError, load_rules
+    from .cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, _err, _use_color, load_rules_or_report
 
     for p in paths:
         if p == "-":
@@ -555,17 +553,13 @@ def main(paths: list[str], *, fmt: str = "text", color: bool | None = None, rule
     if interval <= 0:
         _err("error: --poll-interval must be a positive number of seconds")
         return EXIT_ERROR
-    try:
-        rules = load_rules(rules_dirs or [])
-    except RuleError as exc:
-        _err(f"error: invalid rule: {exc}")
+    rules = load_rules_or_report(rules_dirs)
+    if rules is None:
         return EXIT_ERROR
     several = len(paths) > 1 or any(glob.has_magic(p) for p in paths)
     report = LiveReport(fmt, _use_color(color, sys.stdout), sys.stdout, gather=QUIET if several else 0.0,
                         exit_on_finding=exit_on_finding)
-    engine = Engine(rules, on_finding=report.on_finding)
-    engine.incidents.across_inputs = True           # per-rank logs of one job: one incident, ranks listed
-    report.current = lambda: engine.incidents.findings
+    engine = report.engine(rules)            # per-rank logs of one job: one incident, ranks listed
     follower = Follower(list(paths), engine, report, from_start=from_start, poll=poll, interval=interval)
     with _StopOnSignals(follower.stop):
         try:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import IO
 
-    from .engine import Feed
+    from .engine import Engine, Feed
     from .findings import Finding
 
 QUIET = 0.15        # seconds of silence after which an input's open events are complete
@@ -119,6 +119,15 @@ class LiveReport:
         self.before_write: Callable[[], None] | None = None       # `run`: start on a fresh line
         self.started = time.time()
         self.done = False            # --exit-on-finding: the first finding was reported
+
+    def engine(self, rules: list) -> Engine:
+        """The engine of a live mode: findings come here, and one incident spans all its inputs."""
+        from .engine import Engine
+
+        engine = Engine(rules, on_finding=self.on_finding)
+        engine.incidents.across_inputs = True
+        self.current = lambda: engine.incidents.findings
+        return engine
 
     # -- the engine's callback --------------------------------------------------------------
     def on_finding(self, finding: Finding, new: bool) -> None:

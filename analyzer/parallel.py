@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 import sys
 
-from .reader import CHUNK, Scanner
-from .splitter import Splitter
+from .engine import Feed
+from .reader import CHUNK
 
 TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
 if TYPE_CHECKING:
@@ -63,8 +63,8 @@ def _scan_region(path: str, start: int, end: int) -> tuple[list[Event], int, int
     engine = _ENGINE
     assert engine is not None
     events: list[Event] = []
-    splitter = Splitter(events.append, engine.message_trigger, "")
-    scanner = Scanner(splitter, engine.trigger_bytes)
+    feed = Feed(engine, "", emit=events.append)
+    splitter, scanner = feed.splitter, feed.scanner
     scanner.bytes_read = 1 << 30         # a region is big: use the prefilter from the first byte
     with open(path, "rb") as fh:
         fh.seek(start)
@@ -83,8 +83,7 @@ def _scan_region(path: str, start: int, end: int) -> tuple[list[Event], int, int
                 break
             extra += len(data)
             scanner.feed(data)
-    scanner.close()
-    splitter.close()
+    feed.close()
     # Every line this worker read past its region is covered: the next worker drops its events there.
     read_past = max(0, scanner.lineno - 1 - region_lines) if extra else 0
     return events, region_lines, read_past

@@ -97,9 +97,7 @@ def _from_terminal() -> bool:
 
 def main(cmd: list[str], *, fmt: str = "text", color: bool | None = None, rules_dirs: list[str] | None = None,
          exit_on_finding: bool = False) -> int:
-    from .cli import EXIT_ERROR, _err, _use_color
-    from .engine import Engine
-    from .rules import RuleError, load_rules
+    from .cli import EXIT_ERROR, _err, _use_color, load_rules_or_report
 
     if not cmd:
         _err("error: run needs a command: hfexplain run -- python train.py")
@@ -110,15 +108,11 @@ def main(cmd: list[str], *, fmt: str = "text", color: bool | None = None, rules_
     if fmt not in ("text", "jsonl"):
         _err("error: run writes its findings to stderr as they appear: --format text or jsonl")
         return EXIT_ERROR
-    try:
-        rules = load_rules(rules_dirs or [])
-    except RuleError as exc:
-        _err(f"error: invalid rule: {exc}")
+    rules = load_rules_or_report(rules_dirs)
+    if rules is None:
         return EXIT_ERROR
     report = LiveReport(fmt, _use_color(color, sys.stderr), sys.stderr, err=sys.stderr, exit_on_finding=exit_on_finding)
-    engine = Engine(rules, on_finding=report.on_finding)
-    engine.incidents.across_inputs = True        # a traceback on stderr and a message on stdout: one incident
-    report.current = lambda: engine.incidents.findings
+    engine = report.engine(rules)            # a traceback on stderr and a message on stdout: one incident
     return Runner(cmd, engine, report).run()
 
 

@@ -71,6 +71,7 @@ _HTTPCORE_HEADER = re.compile(r"\(b'(?P<name>[\w-]{1,60})', b'(?P<value>[^']{0,2
 _CURL = re.compile(r"^[<>*{}] ?")
 _CURL_REQ = re.compile(r"^> (?P<method>[A-Z]{3,7}) (?P<path>\S{1,4000}) HTTP/")
 _CURL_STATUS = re.compile(r"^< HTTP/[\d.]{1,3} (?P<status>\d{3})(?: (?P<reason>.{0,80}))?")
+_CURL_HOST = re.compile(r"^> (?P<name>Host): ?(?P<value>\S{1,260})", re.IGNORECASE)
 _HEADER = re.compile(r"^(?:< |header: )(?P<name>[\w-]{1,60}): ?(?P<value>.{0,2000})$", re.IGNORECASE)
 _PYCLIENT_SEND = re.compile(
     r"^send: b'(?P<method>[A-Z]{3,7}) (?P<path>\S{1,4000}) HTTP/[\d.]{1,3}\\r\\nHost: (?P<host>[\w.:-]{1,260})"
@@ -436,10 +437,8 @@ class Splitter:
         ev = Event(block.kind, block.rows)
         if self.last_git_url and (block.kind == "git" or "git" in ev.text) and not hub_repo_ids(ev.text):
             ev.fields["url"] = self.last_git_url
-        if block.style == "curl":
-            _curl_fields(ev)
-        elif block.style == "pyclient":
-            _pyclient_fields(ev)
+        if block.style in ("curl", "pyclient"):
+            _exchange_fields(ev, block.style)
         if block.kind == "http" and ev.fields.get("status") is None:
             return
         path = ev.fields.pop("_path", None)
@@ -472,40 +471,23 @@ def _headers_into(ev: Event, name: str, value: str) -> None:
         ev.fields["www_authenticate"] = value.strip()
 
 
-def _curl_fields(ev: Event) -> None:
+def _exchange_fields(ev: Event, style: str) -> None:
+    """Method, URL, status and Hub headers of a ``curl -v`` or http.client dump."""
+    request_re, status_re = (_CURL_REQ, _CURL_STATUS) if style == "curl" else (_PYCLIENT_SEND, _PYCLIENT_REPLY)
     path = None
     for _, line in ev.rows:
-        m = _CURL_REQ.match(line)
+        m = request_re.match(line)
         if m:
             ev.fields["method"], path = m.group("method"), m.group("path")
+            if m.groupdict().get("host"):
+                ev.fields["_host"] = m.group("host")
             continue
-        m = _CURL_STATUS.match(line)
+        m = status_re.match(line)
         if m:
             ev.fields["status"] = int(m.group("status"))
             ev.fields["reason"] = (m.group("reason") or "").strip() or None
             continue
-        if line.startswith("> Host:"):
-            ev.fields["_host"] = line[7:].strip()
-            continue
-        m = _HEADER.match(line)
-        if m:
-            _headers_into(ev, m.group("name"), m.group("value"))
-    _set_url(ev, path)
-
-
-def _pyclient_fields(ev: Event) -> None:
-    path = None
-    for _, line in ev.rows:
-        m = _PYCLIENT_SEND.match(line)
-        if m:
-            ev.fields["method"], path, ev.fields["_host"] = m.group("method"), m.group("path"), m.group("host")
-            continue
-        m = _PYCLIENT_REPLY.match(line)
-        if m:
-            ev.fields["status"] = int(m.group("status"))
-            ev.fields["reason"] = (m.group("reason") or "").strip() or None
-            continue
-        m = _HEADER.match(line)
+        m = _HEADER.match(line) or _CURL_HOST.match(line)
         if m:
             _headers_into(ev, m.group("name"), m.group("value"))
     _set_url(ev, path)

@@ -66,46 +66,40 @@ class Prober:
             self._cache[key] = fn()
         return self._cache[key]
 
+    def _ask(self, check: str, target: str, key: tuple[Any, ...], call: Callable[[], Any]) -> Any:
+        """One network check: asked once per run, recorded for the finding's probe report."""
+        if not self.network:
+            return None
+        answer = self._once((check, *key), call)
+        self._record(check, target, answer)
+        return answer
+
     def whoami(self, token: str | None = None) -> Any:
         from . import remote
 
-        token = token or self.src.active
-        if not token or not self.network:
+        token = (token or self.src.active or "").strip()
+        if not token:
             return None
-        answer = self._once(("whoami", token), lambda: remote.whoami(self.endpoint, token.strip()))
-        self._record("whoami", local.fingerprint(token), answer)
-        return answer
+        return self._ask("whoami", local.fingerprint(token), (token,), lambda: remote.whoami(self.endpoint, token))
 
     def access(self, repo_id: str, repo_type: str = "model") -> Any:
         from . import remote
 
-        if not self.network:
-            return None
         token = self.src.active.strip() if self.src.active else None
-        answer = self._once(("access", repo_id, repo_type, token),
-                            lambda: remote.repo_access(self.endpoint, repo_id, repo_type, token))
-        self._record("gated-access", repo_id, answer)
-        return answer
+        return self._ask("gated-access", repo_id, (repo_id, repo_type, token),
+                         lambda: remote.repo_access(self.endpoint, repo_id, repo_type, token))
 
     def info(self, repo_id: str, repo_type: str = "model") -> Any:
         from . import remote
 
-        if not self.network:
-            return None
         token = self.src.active.strip() if self.src.active else None
-        answer = self._once(("info", repo_id, repo_type, token),
-                            lambda: remote.repo_info(self.endpoint, repo_id, repo_type, token))
-        self._record("repo-exists", repo_id, answer)
-        return answer
+        return self._ask("repo-exists", repo_id, (repo_id, repo_type, token),
+                         lambda: remote.repo_info(self.endpoint, repo_id, repo_type, token))
 
     def reachable(self) -> Any:
         from . import remote
 
-        if not self.network:
-            return None
-        answer = self._once(("reachable",), lambda: remote.reachable(self.endpoint))
-        self._record("endpoint-reachable", self.endpoint, answer)
-        return answer
+        return self._ask("endpoint-reachable", self.endpoint, (), lambda: remote.reachable(self.endpoint))
 
     def _record(self, check: str, target: str, answer: Any) -> None:
         result = describe(answer)
