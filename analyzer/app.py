@@ -262,10 +262,11 @@ def rules_export(
 
 
 def _load(extra: Optional[list[str]]) -> list:
+    """The rules with their examples (which a run's cache leaves out): these commands show them."""
     from .rules import RuleError, load_rules
 
     try:
-        return load_rules(extra or [])
+        return load_rules(extra or [], examples=True)
     except RuleError as exc:
         _fail(f"invalid rule: {exc}")
         raise  # unreachable

@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 import sys
 
+TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
+if TYPE_CHECKING:
+    from typing import Any
+
 FORMATS = ("text", "json", "jsonl", "markdown")
 SUBCOMMANDS = ("doctor", "run", "rules")
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -98,16 +102,16 @@ def parse_fast(argv: list[str]) -> Options | None:
 
 
 def explain(opts: Options) -> int:
-    from .triggers import SMALL_INPUT, all_literals, any_in, looks_binary
+    from .triggers import SMALL_INPUT, any_in, looks_binary
 
-    rules = load_rules_or_report(opts.rules)
-    if rules is None:
+    ruleset = load_rules_or_report(opts.rules, lazy=True)
+    if ruleset is None:
         return EXIT_ERROR
     paths = opts.paths or ["-"]
     fmt = opts.format or "text"
     report = Report(fmt, _use_color(opts.color, sys.stdout), stop_at_first=opts.exit_on_finding)
     live = not opts.probe and any(p == "-" and _is_live(sys.stdin) for p in paths)
-    literals = all_literals(rules)
+    literals = ruleset.literals
     engine = None
     names, failed, binary = [], False, []
     for path in paths:
@@ -129,7 +133,7 @@ def explain(opts: Options) -> int:
         if engine is None:                    # the engine is loaded only for inputs that need it
             from .engine import Engine
 
-            engine = Engine(rules, on_finding=report.on_finding if live or opts.exit_on_finding else None)
+            engine = Engine(ruleset.rules, on_finding=report.on_finding if live or opts.exit_on_finding else None)
         try:
             if isinstance(src, bytes):
                 engine.scan_text(src, name)
@@ -157,7 +161,7 @@ def explain(opts: Options) -> int:
              f"{MAX_FINDINGS} most confident are reported)")
     findings = engine.findings() if engine else []
     if opts.probe and findings:
-        findings = _probe(findings, rules, fmt)
+        findings = _probe(findings, ruleset.rules, fmt)
     report.finish(names, findings)
     if failed:
         return EXIT_ERROR
@@ -223,12 +227,13 @@ class Progress:
             self.bar.stop()  # type: ignore[attr-defined]
 
 
-def load_rules_or_report(dirs: list[str] | None) -> list | None:
-    """The rules a command runs with, or None after saying which rule file is invalid."""
-    from .rules import RuleError, load_rules
+def load_rules_or_report(dirs: list[str] | None, lazy: bool = False) -> Any:
+    """The rules a command runs with (``lazy``: a RuleSet that builds them when first needed), or
+    None after saying which rule file is invalid."""
+    from .rules import RuleError, RuleSet, load_rules
 
     try:
-        return load_rules(dirs or [])
+        return RuleSet(dirs or []) if lazy else load_rules(dirs or [])
     except RuleError as exc:
         _err(f"error: invalid rule: {exc}")
         return None

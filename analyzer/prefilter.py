@@ -1,10 +1,10 @@
 """The chunk prefilter: where in a buffer does the next trigger literal occur?
 
-Big inputs are scanned in 256 KiB chunks by one compiled multi-literal matcher, and only the
+Big inputs are scanned in 1 MiB chunks by one compiled multi-literal matcher, and only the
 lines around its hits are decoded and parsed. Engines, best first: hyperscan (SIMD literal
 matching, ~2× grep), google-re2 (a DFA, ~grep speed), then Python's ``re`` (correct everywhere,
-~0.1× grep). ``HFEXPLAIN_PREFILTER=hyperscan|re2|re`` forces one. The literals come from the
-rules (:mod:`analyzer.triggers`), so a new rule cannot escape the prefilter.
+~0.3× grep: see :class:`ReUnion`). ``HFEXPLAIN_PREFILTER=hyperscan|re2|re`` forces one. The
+literals come from the rules (:mod:`analyzer.triggers`), so a new rule cannot escape the prefilter.
 """
 
 from __future__ import annotations
@@ -19,29 +19,63 @@ if TYPE_CHECKING:
 
 
 class ReUnion:
-    """The portable fallback: one ``re`` alternation, compiled on first use."""
+    """The portable fallback: Python's ``re``, about five times faster than a plain union.
+
+    ``re`` skips the positions whose byte cannot start the pattern, but a union of the literals
+    starts with nearly every letter. So each literal is looked for by a piece of it that starts
+    with a byte rare in this input (counted on its first 64 KiB); the pieces are grouped by first
+    byte, and a hit is confirmed by comparing the whole literal in place.
+    """
 
     name = "re"
+    SAMPLE = 64 * 1024
+    PIECE = 16
 
     def __init__(self, literals: list[str]) -> None:
-        self.literals = literals
+        self.literals = sorted({x.encode("utf-8") for x in literals if x}, key=len)
         self._pattern: re.Pattern[bytes] | None = None
+        self._pieces: dict[int, list[tuple[bytes, bytes, int]]] = {}  # first byte -> (piece, literal, offset)
 
     def search(self, buf: bytes, pos: int, end: int) -> int | None:
         if self._pattern is None:
-            lits = sorted({re.escape(x.encode("utf-8")) for x in self.literals if x}, key=len, reverse=True)
-            self._pattern = re.compile(b"|".join(lits))
-        m = self._pattern.search(buf, pos, end)
-        return m.start() if m else None
+            self._pattern = self._compile(bytes(buf[pos:min(end, pos + self.SAMPLE)]))
+        while True:
+            m = self._pattern.search(buf, pos, end)
+            if m is None:
+                return None
+            at = m.start()
+            # Every piece that starts here, not only the one re chose: a longer piece whose literal
+            # is absent must not hide a shorter one whose literal is present.
+            for piece, literal, offset in self._pieces[buf[at]]:
+                start = at - offset
+                if start >= pos and buf.startswith(piece, at) and buf.startswith(literal, start, end):
+                    return start
+            pos = at + 1
+
+    def _compile(self, sample: bytes) -> re.Pattern[bytes]:
+        from collections import Counter
+
+        seen = Counter(sample)
+        for literal in self.literals:
+            shortest = min(len(literal), 4)
+            offset = min(range(len(literal) - shortest + 1), key=lambda i: seen[literal[i]])  # first rarest
+            piece = literal[offset:offset + self.PIECE]
+            self._pieces.setdefault(piece[0], []).append((piece, literal, offset))
+        branches = []
+        for first, entries in sorted(self._pieces.items()):
+            tails = sorted({piece[1:] for piece, _, _ in entries}, key=len, reverse=True)
+            branches.append(re.escape(bytes([first])) + b"(?:" + b"|".join(re.escape(t) for t in tails) + b")")
+        return re.compile(b"|".join(branches))
 
 
-class Re2Union(ReUnion):
+class Re2Union:
+    """google-re2: a DFA over the union of the literals."""
+
     name = "re2"
 
     def __init__(self, literals: list[str]) -> None:
         import re2
 
-        super().__init__(literals)
         options = re2.Options()
         options.max_mem = 64 << 20
         self._re2 = re2.compile(b"|".join(re.escape(x.encode("utf-8")) for x in literals if x), options)
@@ -65,31 +99,21 @@ class HyperscanUnion:
         self._hit: list[int] = []
 
     def _load_or_compile(self) -> object:
+        from . import cache
+
         hs = self.hs
         key = zlib.crc32("\0".join(self.literals).encode("utf-8"))
-        version = getattr(hs, "__version__", "0")
-        from .rules import cache_dir
-
-        folder = cache_dir()
-        path = os.path.join(folder, f"hyperscan-{version}-{key:08x}-{len(self.literals)}.db") if folder else None
-        if path and os.path.exists(path):
+        name = f"hyperscan-{getattr(hs, '__version__', '0')}-{key:08x}-{len(self.literals)}.db"
+        blob = cache.read(name)
+        if blob is not None:
             try:
-                with open(path, "rb") as fh:
-                    return hs.loadb(bytearray(fh.read()), hs.HS_MODE_BLOCK)
+                return hs.loadb(bytearray(blob), hs.HS_MODE_BLOCK)
             except Exception:   # a corrupt or foreign (other CPU) database: compile afresh
                 pass
         db = hs.Database(mode=hs.HS_MODE_BLOCK)
         exprs = [re.escape(x.encode("utf-8")) for x in self.literals]
         db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=[0] * len(exprs))
-        if path:
-            try:
-                os.makedirs(folder, exist_ok=True)  # type: ignore[arg-type]
-                tmp = f"{path}.{os.getpid()}.tmp"
-                with open(tmp, "wb") as fh:
-                    fh.write(hs.dumpb(db))
-                os.replace(tmp, path)
-            except OSError:
-                pass
+        cache.write(name, hs.dumpb(db))
         return db
 
     def _on_match(self, _id: int, _from: int, to: int, _flags: int, _ctx: object) -> bool:

@@ -8,7 +8,6 @@ of the prefilter's triggers), and the rare ``regex`` clause runs with a timeout.
 from __future__ import annotations
 
 import os
-import re
 
 TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
 if TYPE_CHECKING:
@@ -23,7 +22,6 @@ REGEX_TIMEOUT = 0.25          # seconds per regex evaluation on one event
 _LIST_CLAUSES = ("exception", "exception_last", "message", "message_all", "text", "text_all",
                  "not_text", "x_error_code", "url", "method", "status")
 _CLAUSES = (*_LIST_CLAUSES, "event", "regex", "host", "authenticated")
-_VAR = re.compile(r"\{([a-z_][a-z0-9_]{0,40})\}")
 
 
 class RuleError(ValueError):
@@ -171,6 +169,8 @@ def parse_rule(data: Any, path: str, causes: dict[str, Any] | None = None) -> Ru
         check_schema(data, path)
     if not isinstance(data, dict):
         raise RuleError(path, None, None, "a rule file must hold one mapping")
+    import re
+
     rid = data.get("id")
     if not isinstance(rid, str) or not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", rid):
         raise RuleError(path, None, "id", "required, kebab-case")
@@ -239,6 +239,8 @@ def _build(data: dict[str, Any], path: str) -> Rule:
 
 
 def _check_regex(path: str, rid: str, field_name: str, pattern: Any) -> None:
+    import re
+
     if not isinstance(pattern, str):
         raise RuleError(path, rid, field_name, "must be a regular expression string")
     try:
@@ -247,23 +249,17 @@ def _check_regex(path: str, rid: str, field_name: str, pattern: Any) -> None:
         raise RuleError(path, rid, field_name, f"invalid regular expression: {exc}") from None
 
 
-def cache_dir() -> str | None:
-    if os.environ.get("HFEXPLAIN_NO_CACHE"):
-        return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "hfexplain")
-
-
-def load_rules(extra_dirs: list[str | Path] | None = None, *, validate: bool = False) -> list[Rule]:
+def load_rules(extra_dirs: list[str | Path] | None = None, *, validate: bool = False,
+               examples: bool = False) -> list[Rule]:
     """Built-in rules plus packs, HFEXPLAIN_RULES_PATH and ``extra_dirs``; a later id overrides.
 
     Built-in rules are validated by the test suite and served from a cache keyed by the rule
-    files' content; user rules are always validated against the schema and the cause catalogue.
+    files' content, without their examples (``examples=True`` reads them, for the commands that
+    show or export rules); user rules are always read and validated against the schema and the
+    cause catalogue.
     """
     dirs: list[tuple[str, bool]] = [(builtin_dir(), validate)]
-    env = os.environ.get("HFEXPLAIN_RULES_PATH", "")
-    for d in [*plugin_dirs(), *(p for p in env.split(os.pathsep) if p), *(extra_dirs or [])]:
-        dirs.append((str(d), True))
+    dirs.extend((d, True) for d in user_dirs(extra_dirs))
     causes: dict[str, Any] | None = None
     by_id: dict[str, Rule] = {}
     for directory, check in dirs:
@@ -271,9 +267,56 @@ def load_rules(extra_dirs: list[str | Path] | None = None, *, validate: bool = F
             raise RuleError(directory, None, None, "not a directory of rules")
         if check and causes is None:
             causes = load_causes()
-        for rule in _load_dir(directory, causes if check else None):
+        for rule in _load_dir(directory, causes if check else None, examples):
             by_id[rule.id] = rule
     return list(by_id.values())
+
+
+def user_dirs(extra_dirs: list[str | Path] | None = None) -> list[str]:
+    """Rule folders beyond the built-in one: packs, then HFEXPLAIN_RULES_PATH, then ``extra_dirs``."""
+    env = os.environ.get("HFEXPLAIN_RULES_PATH", "")
+    return [str(d) for d in [*plugin_dirs(), *(p for p in env.split(os.pathsep) if p), *(extra_dirs or [])]]
+
+
+class RuleSet:
+    """The rules of one run, built only when an input needs them.
+
+    With the built-in rules alone (the usual case) the trigger literals come from a cache keyed by
+    the rule files' content, so an input that contains none is answered without building a rule.
+    Other folders are loaded and validated at once: a broken rule file is reported whatever the input.
+    """
+
+    def __init__(self, extra_dirs: list[str | Path] | None = None) -> None:
+        self._rules = load_rules(extra_dirs) if user_dirs(extra_dirs) else None
+        self._literals: list[str] | None = None
+        self._files: tuple[str, list[tuple[str, bytes]]] | None = None
+
+    @property
+    def rules(self) -> list[Rule]:
+        if self._rules is None:
+            loaded = _load_dir(builtin_dir(), None, files=self._builtin_files())
+            self._rules = list({r.id: r for r in loaded}.values())
+        return self._rules
+
+    def _builtin_files(self) -> tuple[str, list[tuple[str, bytes]]]:
+        if self._files is None:
+            self._files = _read_dir(builtin_dir())
+        return self._files
+
+    @property
+    def literals(self) -> list[str]:
+        if self._literals is None:
+            from .triggers import all_literals
+
+            if self._rules is not None:
+                self._literals = all_literals(self._rules)
+            else:
+                from . import cache
+
+                key = self._builtin_files()[0]
+                self._literals = cache.marshalled(f"triggers-{key}.marshal", lambda: all_literals(self.rules),
+                                                  lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v))
+        return self._literals
 
 
 def plugin_dirs() -> list[str]:
@@ -288,6 +331,8 @@ def plugin_dirs() -> list[str]:
     import sys
     import zlib
 
+    from . import cache
+
     stamp = []
     for entry in sys.path:
         if not entry:                  # the working directory ('' for -c): not where packs install
@@ -297,7 +342,8 @@ def plugin_dirs() -> list[str]:
         except OSError:
             continue
     key = f"{zlib.crc32(chr(0).join(stamp).encode()):08x}"
-    found = _cached(f"plugins-{key}.marshal", _entry_points)
+    found = cache.marshalled(f"plugins-{key}.marshal", _entry_points, lambda v: isinstance(v, list) and all(
+        isinstance(x, tuple) and len(x) == 2 and all(isinstance(y, str) for y in x) for x in v))
     out = []
     for name, value in found:
         module, _, attr = value.partition(":")
@@ -323,32 +369,8 @@ def _entry_points() -> list[tuple[str, str]]:
     return sorted({(ep.name, ep.value) for ep in eps})
 
 
-def _cached(name: str, build: Any) -> Any:
-    """A marshal cache file in the user's cache folder; a missing or corrupt one is rebuilt."""
-    import marshal
-
-    folder = cache_dir()
-    path = os.path.join(folder, name) if folder else None
-    if path is not None:
-        try:
-            with open(path, "rb") as fh:
-                return marshal.load(fh)
-        except (OSError, EOFError, ValueError, TypeError):
-            pass
-    value = build()
-    if path is not None:
-        try:
-            os.makedirs(folder, exist_ok=True)  # type: ignore[arg-type]
-            tmp = f"{path}.{os.getpid()}.tmp"
-            with open(tmp, "wb") as fh:
-                marshal.dump(value, fh)
-            os.replace(tmp, path)
-        except (OSError, ValueError):
-            pass
-    return value
-
-
-def _load_dir(directory: str, causes: dict[str, Any] | None) -> list[Rule]:
+def _read_dir(directory: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """A folder's rule files, and a cache key made of their names and content."""
     import zlib
 
     blobs = []
@@ -358,7 +380,12 @@ def _load_dir(directory: str, causes: dict[str, Any] | None) -> list[Rule]:
     crc = 0
     for name, blob in blobs:
         crc = zlib.crc32(blob, zlib.crc32(name.encode() + b"\0", crc))
-    key = f"rules-{crc:08x}-{sum(len(b) for _, b in blobs):x}.marshal"
+    return f"{crc:08x}-{sum(len(b) for _, b in blobs):x}", blobs
+
+
+def _load_dir(directory: str, causes: dict[str, Any] | None, examples: bool = False,
+              files: tuple[str, list[tuple[str, bytes]]] | None = None) -> list[Rule]:
+    key, blobs = files or _read_dir(directory)
 
     def parse_all() -> list[tuple[str, Any]]:
         loaded = []
@@ -371,10 +398,18 @@ def _load_dir(directory: str, causes: dict[str, Any] | None) -> list[Rule]:
             loaded.append((name, data))
         return loaded
 
-    if causes is not None:             # user rules: always parsed and validated
+    if causes is not None or examples:  # user rules are always parsed and validated
         return [parse_rule(d, p, causes) for p, d in parse_all()]
+
+    def without_examples() -> list[tuple[str, Any]]:   # a run never needs them: a smaller, faster cache
+        return [(p, {k: v for k, v in d.items() if k != "examples"}) for p, d in parse_all()]
+
+    from . import cache
+
+    loaded = cache.marshalled(f"rules-{key}.marshal", without_examples, lambda v: isinstance(v, list) and all(
+        isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], str) and isinstance(x[1], dict) for x in v))
     try:
-        return [_build(d, p) for p, d in _cached(key, parse_all)]
+        return [_build(d, p) for p, d in loaded]
     except (ValueError, KeyError, TypeError, AttributeError):
         return [parse_rule(d, p) for p, d in parse_all()]      # a corrupt cache entry
 
@@ -501,4 +536,9 @@ def _evidence_lines(event: Event, found: list[str], exc_name: str | None) -> lis
 
 def render_template(template: str, variables: dict[str, str]) -> str:
     """Fill ``{name}`` placeholders; nothing else is interpreted (no attribute access, no code)."""
-    return _VAR.sub(lambda m: variables.get(m.group(1), "<" + m.group(1).replace("_", " ") + ">"), template)
+    import re
+
+    def fill(m: Any) -> str:
+        return variables.get(m.group(1), "<" + m.group(1).replace("_", " ") + ">")
+
+    return re.sub(r"\{([a-z_][a-z0-9_]{0,40})\}", fill, template)

@@ -42,6 +42,12 @@ def make_token(prefix: str = "hf_", n: int = 34) -> str:
     return prefix + "".join(rnd.choice(string.ascii_letters) for _ in range(n))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The suite neither reads nor fills the user's own cache folder (child processes inherit this)."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+
+
 @pytest.fixture
 def token() -> str:
     return make_token()

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 HEAVY = ("huggingface_hub", "httpx", "httpx2", "httpcore", "requests", "pydantic", "rich", "typer", "click",
          "watchdog", "yaml", "regex")
@@ -48,3 +54,31 @@ def test_input_without_trigger_never_loads_the_engine(tmp_path):
                               text=True, env=env, timeout=60)
         assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stderr.split("HEAVY=")[1]) == []
+
+
+def _imported(tmp_path, *args: str) -> set[str]:
+    """Modules the `hfexplain` launcher imports for one run (from the interpreter's own -X importtime)."""
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin", "NO_COLOR": "1",
+           "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-X", "importtime", str(ROOT / "bin" / "hfexplain"), *args]
+    for _ in range(2):                 # the second run is served from the cache the first one filled
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode in (0, 1), proc.stderr
+    return {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_a_healthy_paste_is_answered_without_re_or_json(tmp_path):
+    """`re` alone costs half of Python's start-up; the answer to a log without a Hub error needs neither."""
+    log = tmp_path / "quiet.log"
+    log.write_text("".join(f"2026-11-23 08:00:{i:02d},000 - INFO - step {i} loss=0.{i:03d}\n" for i in range(40)))
+    modules = _imported(tmp_path, "--format", "json", str(log))
+    assert "analyzer.cli" in modules
+    assert not modules & {"re", "json", "typing", "analyzer.engine", "yaml", "rich"}, sorted(modules)
+
+
+def test_the_installed_command_is_the_lean_launcher():
+    installed = shutil.which("hfexplain")
+    if installed is None or not Path(installed).read_bytes().startswith(b"#!"):
+        pytest.skip("no hfexplain script on PATH")
+    body = Path(installed).read_text().splitlines()[1:]
+    assert body == (ROOT / "bin" / "hfexplain").read_text().splitlines()[1:]

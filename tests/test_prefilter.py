@@ -7,13 +7,15 @@ import random
 
 import pytest
 from conftest import run_json
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analyzer.engine import Engine
 from analyzer.prefilter import _ENGINES
 from analyzer.rules import load_rules, match
 from analyzer.triggers import SMALL_INPUT
 
-RULES = load_rules()
+RULES = load_rules(examples=True)
 
 
 def noise(n_bytes: int, seed: int) -> str:
@@ -45,10 +47,13 @@ def test_every_rule_example_survives_the_prefilter(engine_name, monkeypatch):
     monkeypatch.setenv("HFEXPLAIN_PREFILTER", engine_name)
     engine = Engine(RULES)
     pad = noise(SMALL_INPUT * 2, 1)          # big enough that the prefilter is used
+    checked = 0
     for rule in RULES:
         for example in rule.examples.get("match", []):
             events = engine.events_of(pad + example.rstrip("\n") + "\nINFO: next\n" + pad)
             assert any(match(rule, ev) for ev in events), (engine_name, rule.id, example[:80])
+            checked += 1
+    assert checked >= len(RULES)          # every rule has match examples (see test_rules)
     assert engine.trigger_bytes.name == engine_name
 
 
@@ -98,3 +103,51 @@ def test_a_thousand_small_files(tmp_path):
     assert code == 1 and len(doc["inputs"]) == 1001
     assert [f["cause"] for f in doc["findings"]] == ["gated-not-accepted"]
     assert json.dumps(doc).count("rank-bad.log") >= 1
+
+
+# -- every engine against a plain oracle --------------------------------------------------------
+ORACLE_LITERALS = sorted({*(lit for r in RULES for lit in r.literals), "Error no file named", "Error",
+                          "rror: x", "HTTP/1.1 4", "HTTP/1.1\" 4", "aaaa", "aab"})
+
+
+def _occurrences(buf: bytes, pos: int, end: int) -> list[tuple[int, int]]:
+    spans = []
+    for lit in {x.encode() for x in ORACLE_LITERALS}:
+        at = buf.find(lit, pos, end)
+        while at >= 0:
+            spans.append((at, at + len(lit)))
+            at = buf.find(lit, at + 1, end)
+    return spans
+
+
+_fragments = st.sampled_from(ORACLE_LITERALS).flatmap(
+    lambda lit: st.sampled_from([lit, lit[:-1], lit[1:], lit[: len(lit) // 2], lit[len(lit) // 2:]]))
+_text = st.lists(st.one_of(_fragments, st.sampled_from(["\n", " ", "a", "(", "E", "rror", "HTTP/1.1 ", "x" * 40])),
+                 max_size=40).map("".join)
+
+
+@pytest.mark.parametrize("engine_name", available_engines())
+@settings(deadline=None, max_examples=300, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(text=_text, cut=st.tuples(st.integers(0, 50), st.integers(0, 50)))
+def test_engines_agree_with_an_oracle(engine_name, text, cut):
+    """None exactly when no literal lies in [pos, end); else a byte inside one, on the first line that has one."""
+    buf = bytearray(text.encode())
+    pos, end = min(cut[0], len(buf)), max(0, len(buf) - cut[1])
+    engine = _ENGINES[engine_name](ORACLE_LITERALS)
+    got = engine.search(buf, pos, end) if pos <= end else None
+    spans = _occurrences(bytes(buf), pos, end) if pos <= end else []
+    if not spans:
+        assert got is None
+        return
+    assert got is not None
+    assert any(s <= got < e for s, e in spans), (got, spans)
+    first = min(s for s, _ in spans)
+    assert buf.count(b"\n", 0, got) == buf.count(b"\n", 0, first)
+
+
+def test_re_fallback_a_longer_piece_does_not_hide_a_shorter_one():
+    engine = _ENGINES["re"](["ab(cdefgh", "zz(cdef"])
+    common = b"aabbzzccddeeffgghh " * 3                # "(" is the rarest byte: both pieces start there
+    buf = bytearray(common + b"zz(cdefgh")             # the longer piece matches, its literal is absent
+    assert engine.search(buf, 0, len(buf)) == len(common)
+    assert engine.search(bytearray(common + b"z (cdefgh"), 0, len(buf)) is None
