@@ -147,18 +147,10 @@ def explain(opts: Options) -> int:
         except OSError as exc:
             _err(f"error: cannot read {path}: {exc.strerror or exc}")
             failed = True
-    for name in [*binary, *(engine.binary_inputs if engine else [])]:
+    for name in binary:
         _err(f"note: {name} looks like binary data, not a log; scanned it as text anyway")
-    from .rules import REGEX_TIMEOUT, TIMED_OUT
-
-    for rule_id, n in TIMED_OUT.items():
-        _err(f"warning: rule {rule_id}: a regex of it gave no answer within {REGEX_TIMEOUT} s ({n}×) and was taken as "
-             f"not matching (catastrophic backtracking?); `hfexplain rules test` checks its patterns")
-    if engine is not None and engine.incidents.dropped:
-        from .findings import MAX_FINDINGS
-
-        _err(f"note: {engine.incidents.dropped} more distinct failures were not kept (only the "
-             f"{MAX_FINDINGS} most confident are reported)")
+    if engine is not None:
+        report_notes(engine)
     findings = engine.findings() if engine else []
     if opts.probe and findings:
         findings = _probe(findings, ruleset.rules, fmt)
@@ -166,6 +158,24 @@ def explain(opts: Options) -> int:
     if failed:
         return EXIT_ERROR
     return EXIT_FINDINGS if findings else EXIT_OK
+
+
+def report_notes(engine: Any, binary: bool = True) -> None:
+    """What a run could not do, said once at its end (plain, --watch and run alike).
+
+    ``binary``: whether to say an input looked binary (not for ``run``, whose job may colour its output).
+    """
+    from .findings import MAX_FINDINGS
+    from .rules import REGEX_TIMEOUT, TIMED_OUT
+
+    for name in engine.binary_inputs if binary else []:
+        _err(f"note: {name} looks like binary data, not a log; scanned it as text anyway")
+    for rule_id, n in TIMED_OUT.items():
+        _err(f"warning: rule {rule_id}: a regex of it gave no answer within {REGEX_TIMEOUT} s ({n}×) and was taken as "
+             f"not matching (catastrophic backtracking?); `hfexplain rules test` checks its patterns")
+    if engine.incidents.dropped:
+        _err(f"note: {engine.incidents.dropped} more distinct failures were not kept (only the "
+             f"{MAX_FINDINGS} most confident are reported)")
 
 
 def _scan_file(engine: object, handle: object, path: str, name: str, live: bool) -> None:

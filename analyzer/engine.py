@@ -6,11 +6,9 @@ goes through :class:`Engine`; none has matching code of its own.
 
 from __future__ import annotations
 
-import re
-
 from .events import Event
 from .findings import Finding, Incidents, candidate
-from .prefilter import Prefilter
+from .prefilter import PieceSearch, Prefilter
 from .reader import Scanner, looks_binary, read_chunks
 from .rules import Rule, load_rules, match
 from .splitter import Splitter
@@ -128,19 +126,23 @@ class Feed:
 
 class LiteralSet:
     """``search(line)``: does any literal occur? A loop of ``in`` tests for the first lines (no
-    compile cost for a paste), one compiled alternation once many lines have been asked about."""
+    compile cost for a paste), then a :class:`PieceSearch` sampled on those lines."""
+
+    WARM_UP = 200
 
     def __init__(self, literals: list[str]) -> None:
         self.literals = literals
-        self.asked = 0
-        self.pattern: re.Pattern[str] | None = None
+        self.seen: list[str] | None = []
+        self.pieces: PieceSearch | None = None
 
     def search(self, line: str) -> bool:
-        if self.pattern is not None:
-            return self.pattern.search(line) is not None
-        self.asked += 1
-        if self.asked > 2000 and self.literals:
-            self.pattern = re.compile("|".join(re.escape(x) for x in sorted(self.literals, key=len, reverse=True)))
+        if self.pieces is not None:
+            return self.pieces.search(line) is not None
+        if self.seen is not None:
+            self.seen.append(line[:1000])
+            if len(self.seen) >= self.WARM_UP:
+                self.pieces = PieceSearch(self.literals, "\n".join(self.seen))
+                self.seen = None
         return any(lit in line for lit in self.literals)
 
 

@@ -538,7 +538,7 @@ def main(paths: list[str], *, fmt: str = "text", color: bool | None = None, rule
          from_start: bool = False, poll: bool = False, interval: float = POLL_INTERVAL,
          exit_on_finding: bool = False) -> int:
     """``hfexplain --watch``: 0 nothing found, 1 findings (also after --exit-on-finding), 2 usage error."""
-    from .cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, _err, _use_color, load_rules_or_report
+    from .cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, _err, _use_color, load_rules_or_report, report_notes
 
     for p in paths:
         if p == "-":
@@ -567,6 +567,7 @@ def main(paths: list[str], *, fmt: str = "text", color: bool | None = None, rule
             follower.run()
         finally:
             follower.close()
+        report_notes(engine)
         findings = engine.findings()
         report.finish(follower.names(), findings, verb="watched")
     return EXIT_FINDINGS if findings else EXIT_OK

@@ -15,57 +15,78 @@ import zlib
 
 TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
+    from typing import AnyStr
 
 
-class ReUnion:
-    """The portable fallback: Python's ``re``, about five times faster than a plain union.
+class PieceSearch:
+    """Finds the first of many literals with Python's ``re``, several times faster than their union.
 
-    ``re`` skips the positions whose byte cannot start the pattern, but a union of the literals
-    starts with nearly every letter. So each literal is looked for by a piece of it that starts
-    with a byte rare in this input (counted on its first 64 KiB); the pieces are grouped by first
-    byte, and a hit is confirmed by comparing the whole literal in place.
+    ``re`` skips ahead over positions whose character cannot start the pattern, but a union of
+    the literals starts with nearly every letter. So each literal is looked for by a piece of it
+    that starts with a character rare in ``sample`` (text like the one to be searched); the pieces
+    are grouped by first character, and a hit is confirmed by comparing the whole literal in place.
+    Works on ``str`` and on ``bytes``/``bytearray`` alike (literals and text of one kind).
     """
 
-    name = "re"
-    SAMPLE = 64 * 1024
     PIECE = 16
 
-    def __init__(self, literals: list[str]) -> None:
-        self.literals = sorted({x.encode("utf-8") for x in literals if x}, key=len)
-        self._pattern: re.Pattern[bytes] | None = None
-        self._pieces: dict[int, list[tuple[bytes, bytes, int]]] = {}  # first byte -> (piece, literal, offset)
+    def __init__(self, literals: Iterable[AnyStr], sample: AnyStr) -> None:
+        from collections import Counter
 
-    def search(self, buf: bytes, pos: int, end: int) -> int | None:
+        seen = Counter(sample)
+        self._pieces: dict[object, list[tuple[AnyStr, AnyStr, int]]] = {}  # first char -> (piece, literal, offset)
+        for literal in sorted(set(literals), key=len):
+            if not literal:
+                continue
+            shortest = min(len(literal), 4)
+            offset = min(range(len(literal) - shortest + 1), key=lambda i: seen[literal[i]])  # the first rarest
+            piece = literal[offset:offset + self.PIECE]
+            self._pieces.setdefault(piece[0], []).append((piece, literal, offset))
+        self._pattern: re.Pattern[AnyStr] | None = None
+        branches = []
+        for entries in self._pieces.values():
+            head = entries[0][0][:1]
+            group, bar, close = (x if isinstance(head, str) else x.encode() for x in ("(?:", "|", ")"))
+            tails = sorted({piece[1:] for piece, _, _ in entries}, key=len, reverse=True)
+            branches.append(re.escape(head) + group + bar.join(re.escape(t) for t in tails) + close)
+        if branches:
+            self._pattern = re.compile(bar.join(branches))
+
+    def search(self, text: AnyStr, pos: int = 0, end: int | None = None) -> int | None:
+        """Where the first literal inside ``text[pos:end]`` starts (or one on the same line), or None."""
         if self._pattern is None:
-            self._pattern = self._compile(bytes(buf[pos:min(end, pos + self.SAMPLE)]))
+            return None
+        end = len(text) if end is None else end
+        floor = pos
         while True:
-            m = self._pattern.search(buf, pos, end)
+            m = self._pattern.search(text, pos, end)
             if m is None:
                 return None
             at = m.start()
             # Every piece that starts here, not only the one re chose: a longer piece whose literal
             # is absent must not hide a shorter one whose literal is present.
-            for piece, literal, offset in self._pieces[buf[at]]:
+            for piece, literal, offset in self._pieces[text[at]]:
                 start = at - offset
-                if start >= pos and buf.startswith(piece, at) and buf.startswith(literal, start, end):
+                if start >= floor and text.startswith(piece, at) and text.startswith(literal, start, end):
                     return start
             pos = at + 1
 
-    def _compile(self, sample: bytes) -> re.Pattern[bytes]:
-        from collections import Counter
 
-        seen = Counter(sample)
-        for literal in self.literals:
-            shortest = min(len(literal), 4)
-            offset = min(range(len(literal) - shortest + 1), key=lambda i: seen[literal[i]])  # first rarest
-            piece = literal[offset:offset + self.PIECE]
-            self._pieces.setdefault(piece[0], []).append((piece, literal, offset))
-        branches = []
-        for first, entries in sorted(self._pieces.items()):
-            tails = sorted({piece[1:] for piece, _, _ in entries}, key=len, reverse=True)
-            branches.append(re.escape(bytes([first])) + b"(?:" + b"|".join(re.escape(t) for t in tails) + b")")
-        return re.compile(b"|".join(branches))
+class ReUnion:
+    """The portable fallback for big inputs: a :class:`PieceSearch` sampled on the input's first 64 KiB."""
+
+    name = "re"
+    SAMPLE = 64 * 1024
+
+    def __init__(self, literals: list[str]) -> None:
+        self.literals = [x.encode("utf-8") for x in literals if x]
+        self._search: PieceSearch | None = None
+
+    def search(self, buf: bytes, pos: int, end: int) -> int | None:
+        if self._search is None:
+            self._search = PieceSearch(self.literals, bytes(buf[pos:min(end, pos + self.SAMPLE)]))
+        return self._search.search(buf, pos, end)
 
 
 class Re2Union:

@@ -59,8 +59,9 @@ _PATTERNS: list[tuple[re.Pattern[str], str, int]] = [
                 r"\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+)"), MASK, 1),
 ]
 
-# A quick literal pre-check keeps the common line (no secret-looking text) nearly free.
-_HINTS = re.compile(r"(?i)hf_|api_|auth|bearer|cookie|token|passw|secret|key|sig|policy|eyj|@")
+# A quick literal pre-check keeps the common line (no secret-looking text) nearly free. It runs
+# on the lowered line: with (?i), re gives up its skip-ahead and is ten times slower.
+_HINTS = re.compile(r"hf_|api_|auth|bearer|cookie|token|passw|secret|key|sig|policy|eyj|@")
 
 # A piece of a line that ends inside what may be a secret (the line was cut there): mask the
 # visible head of a token, a Bearer value too short to be recognised yet, a JWT's first parts,
@@ -78,7 +79,7 @@ _TAIL = re.compile(
 
 def redact(line: str) -> str:
     """Return ``line`` with every credential replaced by ``***``."""
-    if not _HINTS.search(line):
+    if not _HINTS.search(line.lower()):
         return line
     for pattern, repl, _ in _PATTERNS:
         line = pattern.sub(repl, line)
@@ -109,7 +110,7 @@ def redact_piece(piece: str, before: str = "", cut: bool = False) -> str:
         head = before[-CONTEXT:]
         window = head + piece[:CONTEXT]
         start = len(head)
-        if _HINTS.search(window):
+        if _HINTS.search(window.lower()):
             spans = []
             for pattern, _, group in _PATTERNS:
                 for m in pattern.finditer(window):

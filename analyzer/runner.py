@@ -146,7 +146,7 @@ class Runner:
     def run(self) -> int:
         import subprocess
 
-        from .cli import _err
+        from .cli import _err, report_notes
 
         child_ends = self._outputs()
         try:
@@ -176,6 +176,7 @@ class Runner:
                     s.close()
             self.wake.close()
         self.report.emit_due(everything=True)
+        report_notes(self.engine, binary=False)
         rc = proc.returncode                    # type: ignore[attr-defined]
         if self.report.done:
             return 1

@@ -711,6 +711,30 @@ def test_catastrophic_user_regex_times_out_and_is_named(tmp_path):
     assert "acme-evil-regex" in out and "catastrophic backtracking" in out
 
 
+def test_run_and_watch_name_a_timed_out_rule_too(tmp_path):
+    """The warning is not only for a log read whole: a job under `run` and a followed file get it."""
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "acme-evil-regex.yaml").write_text(CATASTROPHIC)
+    line = "ACME quota " + "a" * 40 + "!"
+    job = [sys.executable, "-c", f"for _ in range(5): print({line!r}); print()"]
+    proc = run_hfx("run", "--rules", str(tmp_path / "r"), "--", *job, timeout=60)
+    err = proc.stderr.decode()
+    assert proc.returncode == 0 and "warning: rule acme-evil-regex" in err, err
+    assert "binary" not in err
+
+    log = tmp_path / "job.log"
+    log.write_text(f"{line}\n\n" * 5)
+    watch = subprocess.Popen([*hfx_command(), "--watch", "--from-start", "--rules", str(tmp_path / "r"), str(log)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "NO_COLOR": "1"})
+    try:
+        time.sleep(3)                       # reads the file, the regex times out on its events
+        watch.send_signal(signal.SIGINT)
+        _, err_b = watch.communicate(timeout=60)
+    finally:
+        watch.kill()
+    assert "warning: rule acme-evil-regex" in err_b.decode(), err_b.decode()
+
+
 # -- 5. rules are data -----------------------------------------------------------------------------
 BASE_RULE = """\
 id: acme-data

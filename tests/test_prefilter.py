@@ -151,3 +151,25 @@ def test_re_fallback_a_longer_piece_does_not_hide_a_shorter_one():
     buf = bytearray(common + b"zz(cdefgh")             # the longer piece matches, its literal is absent
     assert engine.search(buf, 0, len(buf)) == len(common)
     assert engine.search(bytearray(common + b"z (cdefgh"), 0, len(buf)) is None
+
+
+@settings(deadline=None, max_examples=300, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(lines=st.lists(_text, min_size=1, max_size=30))
+def test_message_literals_on_str_lines_agree_with_in(lines):
+    """The engine's per-line test (warmed up on the first lines, then a PieceSearch over str)."""
+    from analyzer.engine import LiteralSet
+
+    literals = ORACLE_LITERALS
+    found = LiteralSet(literals)
+    found.WARM_UP = 5
+    for line in lines * 2:
+        assert found.search(line) == any(lit in line for lit in literals), line
+
+
+def test_re_fallback_a_false_candidate_does_not_hide_the_literal_around_it():
+    """"Could not downlo" (another literal's piece) matches first; the literal found by its later piece
+    "bration from" still starts before that false candidate's next position, and counts."""
+    engine = _ENGINES["re"](["Could not download '", "Could not download Calibration from"])
+    filler = b"Could not do some work at all " * 40      # "b" is the rarest byte of the second literal
+    buf = bytearray(filler + b"Could not download Calibration from\n")
+    assert engine.search(buf, 0, len(buf)) == len(filler)
