@@ -36,7 +36,7 @@ def message_literals(rules: Iterable[Rule]) -> list[str]:
     literals would only make the reader parse more lines for nothing.
     """
     out = {lit for r in rules if "message" in r.events and not _needs_exception(r) for lit in r.literals if lit}
-    return sorted(out, key=len)
+    return sorted(out, key=_by_length)
 
 
 def _needs_exception(rule: Rule) -> bool:
@@ -44,7 +44,7 @@ def _needs_exception(rule: Rule) -> bool:
 
 
 def all_literals(rules: Iterable[Rule]) -> list[str]:
-    return sorted({*STRUCTURAL, *message_literals(rules)}, key=len)
+    return sorted({*STRUCTURAL, *message_literals(rules)}, key=_by_length)
 
 
 def any_in(data: bytes, literals: Iterable[str]) -> bool:
@@ -67,3 +67,9 @@ def looks_binary(head: bytes) -> bool:
             return False
     bad = sum(1 for b in sample if b < 9 or 13 < b < 32 or b == 127)
     return bad > len(sample) // 10
+
+
+def _by_length(literal: str) -> tuple[int, str]:
+    """Shortest first, then alphabetical: the same order in every process (a set's is not), so the
+    prefilter's compiled database is found in the cache under the same key."""
+    return len(literal), literal

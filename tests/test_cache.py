@@ -6,6 +6,7 @@ import marshal
 import shutil
 import time
 
+import pytest
 from conftest import FIXTURES, run_hfx
 
 from analyzer import cache
@@ -95,3 +96,14 @@ def test_literals_from_the_cache_equal_the_rules_literals(tmp_path, monkeypatch)
     built = RuleSet().literals                      # computed from the rules, then stored
     served = RuleSet().literals                     # read back without building a rule
     assert built == served == all_literals(RuleSet().rules)
+
+
+def test_the_prefilter_database_is_found_again_whatever_the_hash_seed(tmp_path):
+    """Its key comes from the trigger literals in a fixed order (a set's order changes per process)."""
+    pytest.importorskip("hyperscan")
+    big = tmp_path / "big.log"
+    big.write_bytes(b"2026-11-23 08:00:00,000 - INFO - step 1 loss=0.5\n" * 4000 + GATED.read_bytes())
+    for seed in ("1", "2", "3"):
+        env = {**_cache_env(tmp_path), "PYTHONHASHSEED": seed}
+        assert run_hfx("--format", "json", str(big), env=env).returncode == 1
+    assert len([n for n in _entries(tmp_path) if n.startswith("hyperscan-")]) == 1, _entries(tmp_path)
