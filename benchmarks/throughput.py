@@ -203,9 +203,24 @@ def main() -> int:
             mb = log.stat().st_size / (1 << 20)
             print(f"| {size} MiB | {cache} | {g:.2f} s ({mb / g:.0f} MiB/s) | {h:.2f} s ({mb / h:.0f} MiB/s) | "
                   f"{g / h:.2f}× | {h_rss / 1024:.0f} MiB | {r:.2f} s | {g / r:.2f}× | {r_rss / 1024:.0f} MiB | {ok} |")
+    one_process(work, patterns, max(int(x) for x in args.sizes.split(",")), args.runs, args.no_fallback)
     many_files(work, patterns, args.runs)
     startup(work, args.runs)
     return 0
+
+
+def one_process(work: Path, patterns: Path, size: int, runs: int, no_fallback: bool) -> None:
+    """The largest log again, on one core (HFEXPLAIN_NO_PARALLEL=1), warm cache."""
+    log = work / f"train-{size}M.log"
+    hfx = shutil.which("hfexplain") or "hfexplain"
+    subprocess.run(["cat", str(log)], stdout=subprocess.DEVNULL)
+    g, _, _ = median_run(["env", "LC_ALL=C", "grep", "-c", "-E", "-f", str(patterns), str(log)], runs)
+    print(f"\n| {size} MiB, warm, one process | grep -c -E | hfexplain | vs grep | peak RSS |\n|---|---|---|---|---|")
+    engines = ["hyperscan"] if no_fallback else ["hyperscan", "re"]
+    for engine in engines:
+        h, rss, _ = median_run([hfx, "--format", "json", str(log)], runs if engine == "hyperscan" else 1,
+                               env={"HFEXPLAIN_NO_PARALLEL": "1", "HFEXPLAIN_PREFILTER": engine})
+        print(f"| prefilter {engine} | {g:.2f} s | {h:.2f} s | {g / h:.2f}× | {rss / 1024:.0f} MiB |")
 
 
 def startup(work: Path, runs: int) -> None:

@@ -20,7 +20,7 @@ FIXTURES = ROOT / "fixtures"
 def hfx_command() -> list[str]:
     """The `hfexplain` console script on PATH (what a user runs), else the module."""
     exe = shutil.which("hfexplain")
-    return [exe] if exe else [sys.executable, "-m", "analyzer.cli"]
+    return [exe] if exe else [sys.executable, "-m", "analyzer"]
 
 
 def run_hfx(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,

@@ -82,3 +82,18 @@ def test_the_installed_command_is_the_lean_launcher():
         pytest.skip("no hfexplain script on PATH")
     body = Path(installed).read_text().splitlines()[1:]
     assert body == (ROOT / "bin" / "hfexplain").read_text().splitlines()[1:]
+
+
+def test_python_dash_m_analyzer_is_the_same_command(tmp_path):
+    """Where pip's scripts folder is not on PATH (or on Windows, where the launcher is not an .exe)."""
+    log = tmp_path / "gated.log"
+    log.write_text("huggingface_hub.errors.GatedRepoError: 403 Client Error. (Request ID: Root=1-670f1a2b-3c4d5e6f708192a3b4c5d6e7)\n\n"
+                   "Cannot access gated repo for url https://huggingface.co/acme/gated/resolve/main/config.json.\n"
+                   "Access to model acme/gated is restricted and you are not in the authorized list. "
+                   "Visit https://huggingface.co/acme/gated to ask for access.\n")
+    proc = subprocess.run([sys.executable, "-m", "analyzer", "--format", "json", str(log)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(proc.stdout)["findings"][0]["cause"] == "gated-not-accepted"
+    helped = subprocess.run([sys.executable, "-m", "analyzer", "--help"], capture_output=True, text=True, timeout=60)
+    assert helped.returncode == 0 and "Usage" in helped.stdout
