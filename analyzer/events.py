@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from . import hub
+from .lazyre import compile_lazily
 
 TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ class Event:
         return cached
 
 
-_RANK = re.compile(r"\b(?:rank|default)\s?(\d{1,5})\b", re.IGNORECASE)
+_RANK = compile_lazily(r"\b(?:rank|default)\s?(\d{1,5})\b", re.IGNORECASE)
 
 
 def derive_fields(event: Event) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import time
 
+from .lazyre import compile_lazily
+
 # Hosts whose 401/403 are ours. Mirrors set through HF_ENDPOINT are recognised by message shape.
 HUB_HOSTS = ("huggingface.co", "hf.co", "hf-mirror.com")
 
@@ -64,7 +66,7 @@ _XRAY = re.compile(r"Root=1-(?P<epoch>[0-9a-f]{8})-")
 
 _SPLIT = re.compile(r"^(?P<scheme>[A-Za-z][\w+.-]{0,20})://(?:[^@/?#\s]{0,300}@)?(?P<host>\[[^\]]{1,60}\]|[^:/?#\s]{0,253})"
                     r"(?::(?P<port>\d{1,5}))?(?P<path>[^?#\s]*)")
-_PCT = re.compile(r"%([0-9A-Fa-f]{2})")
+_PCT = compile_lazily(r"%([0-9A-Fa-f]{2})")
 
 
 class SplitURL:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from .lazyre import compile_lazily
 from .redact import CONTEXT, redact, redact_cut, redact_piece
 from .triggers import SMALL_INPUT
 from .triggers import looks_binary as looks_binary
@@ -22,7 +23,7 @@ MAX_LINE = 16 * 1024          # characters of one logical line handed on; longer
 CONTEXT_LINES = 24            # lines before a hit that are parsed too (curl/http.client requests)
 CONTEXT_BYTES = 16 * 1024     # ... but never more bytes than this
 
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+_ANSI = compile_lazily(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _EOL = re.compile(rb"\r\n|\r|\n")
 

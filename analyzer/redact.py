@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from .lazyre import compile_lazily
+
 MASK = "***"
 
 # (pattern, replacement, the group holding the secret). The replacement keeps the harmless
@@ -68,7 +70,7 @@ _HINTS = re.compile(r"hf_|api_|auth|bearer|cookie|token|passw|secret|key|sig|pol
 # and values whose pattern needs a closing character the next piece holds (``user:pw@``,
 # ``token='…'``). The next piece is masked by :func:`redact_piece`. Every alternative is bounded
 # or starts only once per run, so the scan stays linear. Group 1…4 is the part that stays.
-_TAIL = re.compile(
+_TAIL = compile_lazily(
     r"(hf_|api_org_|api_)[A-Za-z0-9]*$"
     r"|(?i:(\bbearer\s+))[A-Za-z0-9._~+/=-]{1,7}$"
     r"|(https?://[^/\s:@'\"]+:)[^@\s/'\"]*$"

@@ -19,6 +19,7 @@ from collections import OrderedDict
 from .events import MAX_EXCEPTIONS, MAX_FRAMES, MAX_ROWS, Event, Exc, derive_fields
 from .hub import repo_ids_in as hub_repo_ids
 from .hub import split_url
+from .lazyre import compile_lazily
 from .triggers import TB_HEADER
 
 TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
@@ -45,47 +46,47 @@ _NEW_RECORD = re.compile(
     r"|\s*\d{1,3}%\||\$ |\+ [\w./~-]|>>> |(?:remote|fatal|hint): |Starting new HTTPS? connection"
     r"|HTTP Request: |Request [0-9a-f-]{8,}: |https?://\S+:\d+ \"[A-Z]+ )"
 )
-_RAISE = re.compile(
+_RAISE = compile_lazily(
     rf"^\s*raise (?P<type>{_EXC_NAME})\((?:[rbfu]{{0,2}}(?P<q>['\"])(?P<msg>[^'\"]{{0,2000}})(?P=q))?"
 )
-_TS_DIGITS = re.compile(r"(?<![A-Za-z])\d+")
+_TS_DIGITS = compile_lazily(r"(?<![A-Za-z])\d+")
 
 # HTTP lines (reference: hf-errors.md §8).
-_URLLIB3 = re.compile(
+_URLLIB3 = compile_lazily(
     r'(?P<scheme>https?)://(?P<host>[\w.-]{1,253}):(?P<port>\d{1,5}) "(?P<method>[A-Z]{3,7}) '
     r'(?P<path>\S{1,4000}) HTTP/[\d.]{1,3}" (?P<status>\d{3})\b'
 )
-_HTTPX = re.compile(
+_HTTPX = compile_lazily(
     r'HTTP Request: (?P<method>[A-Z]{3,7}) (?P<url>https?://\S{1,4000}) "HTTP/[\d.]{1,3} (?P<status>\d{3})'
     r'(?: (?P<reason>[^"]{0,80}))?"'
 )
-_HFH_REQUEST = re.compile(
+_HFH_REQUEST = compile_lazily(
     r"Request [0-9a-f-]{8,40}: (?P<method>[A-Z]{3,7}) (?P<url>https?://\S{1,4000}) "
     r"\(authenticated: (?P<auth>True|False)\)"
 )
-_HTTPCORE = re.compile(
+_HTTPCORE = compile_lazily(
     r"receive_response_headers\.complete return_value=\(b'HTTP/[\d.]{1,3}', (?P<status>\d{3}), "
     r"b'(?P<reason>[^']{0,80})', \[(?P<headers>.{0,8000}?)\]\)"
 )
-_HTTPCORE_HEADER = re.compile(r"\(b'(?P<name>[\w-]{1,60})', b'(?P<value>[^']{0,2000})'\)")
-_CURL = re.compile(r"^[<>*{}] ?")
-_CURL_REQ = re.compile(r"^> (?P<method>[A-Z]{3,7}) (?P<path>\S{1,4000}) HTTP/")
-_CURL_STATUS = re.compile(r"^< HTTP/[\d.]{1,3} (?P<status>\d{3})(?: (?P<reason>.{0,80}))?")
-_CURL_HOST = re.compile(r"^> (?P<name>Host): ?(?P<value>\S{1,260})", re.IGNORECASE)
-_HEADER = re.compile(r"^(?:< |header: )(?P<name>[\w-]{1,60}): ?(?P<value>.{0,2000})$", re.IGNORECASE)
-_PYCLIENT_SEND = re.compile(
+_HTTPCORE_HEADER = compile_lazily(r"\(b'(?P<name>[\w-]{1,60})', b'(?P<value>[^']{0,2000})'\)")
+_CURL = compile_lazily(r"^[<>*{}] ?")
+_CURL_REQ = compile_lazily(r"^> (?P<method>[A-Z]{3,7}) (?P<path>\S{1,4000}) HTTP/")
+_CURL_STATUS = compile_lazily(r"^< HTTP/[\d.]{1,3} (?P<status>\d{3})(?: (?P<reason>.{0,80}))?")
+_CURL_HOST = compile_lazily(r"^> (?P<name>Host): ?(?P<value>\S{1,260})", re.IGNORECASE)
+_HEADER = compile_lazily(r"^(?:< |header: )(?P<name>[\w-]{1,60}): ?(?P<value>.{0,2000})$", re.IGNORECASE)
+_PYCLIENT_SEND = compile_lazily(
     r"^send: b'(?P<method>[A-Z]{3,7}) (?P<path>\S{1,4000}) HTTP/[\d.]{1,3}\\r\\nHost: (?P<host>[\w.:-]{1,260})"
 )
-_PYCLIENT_REPLY = re.compile(r"^reply: '(?:HTTP/[\d.]{1,3}) (?P<status>\d{3})(?: (?P<reason>[^\\']{0,80}))?")
-_GIT = re.compile(
+_PYCLIENT_REPLY = compile_lazily(r"^reply: '(?:HTTP/[\d.]{1,3}) (?P<status>\d{3})(?: (?P<reason>[^\\']{0,80}))?")
+_GIT = compile_lazily(
     r"^(?:remote: |fatal: |error: |hint: |batch response: |\s*! \[|To https?://|Cloning into |Username for |"
     r"Password for |Failed to fetch some objects|Uploading LFS objects|Downloading |warning: )"
 )
-_GIT_CMD = re.compile(
+_GIT_CMD = compile_lazily(
     r"\bgit(?:\s+-[Cc]\s+\S{1,300})*\s+(?:clone|push|pull|fetch|ls-remote|remote\s+add\s+\S{1,100}|lfs\s+\w{1,10})"
     r"\b[^\n]{0,300}?(?P<url>https?://\S{1,500})"
 )
-_GIT_START = re.compile(
+_GIT_START = compile_lazily(
     r"^(?:remote: |fatal: (?:Authentication failed|unable to access|could not read)|batch response: "
     r"|error: failed to push|Failed to fetch some objects|\s*! \[remote rejected\])"
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -97,3 +98,38 @@ def test_python_dash_m_analyzer_is_the_same_command(tmp_path):
     assert json.loads(proc.stdout)["findings"][0]["cause"] == "gated-not-accepted"
     helped = subprocess.run([sys.executable, "-m", "analyzer", "--help"], capture_output=True, text=True, timeout=60)
     assert helped.returncode == 0 and "Usage" in helped.stdout
+
+
+def test_lazy_patterns_behave_like_compiled_ones_and_compile_on_first_use():
+    from analyzer.lazyre import LazyPattern, compile_lazily
+
+    p = compile_lazily(r"a(?P<x>b)", re.IGNORECASE)
+    with pytest.raises(AttributeError):
+        LazyPattern.__dict__["search"].__get__(p)            # nothing compiled yet
+    assert p.search("xAB").group("x") == "B"
+    assert p.sub("-", "abab") == "--" and [m.start() for m in p.finditer("ab ab")] == [0, 3]
+    assert p.pattern == r"a(?P<x>b)" and p.groupindex == {"x": 1}
+    assert LazyPattern.__dict__["search"].__get__(p) == re.compile(r"a(?P<x>b)", re.IGNORECASE).search
+
+
+def test_a_pasted_traceback_compiles_no_git_or_curl_pattern():
+    code = (
+        "import io, sys\n"
+        "from analyzer.cli import main\n"
+        "from analyzer import splitter\n"
+        "from analyzer.lazyre import LazyPattern\n"
+        "sys.stdout = io.StringIO()\n"
+        "main(['--format', 'json', sys.argv[1]])\n"
+        "def compiled(p):\n"
+        "    try:\n"
+        "        LazyPattern.__dict__['search'].__get__(p)\n"
+        "        return True\n"
+        "    except AttributeError:\n"
+        "        return False\n"
+        "names = [n for n in ('_GIT', '_GIT_CMD', '_CURL_REQ', '_PYCLIENT_SEND', '_HTTPCORE') if compiled(getattr(splitter, n))]\n"
+        "sys.stderr.write('COMPILED=' + ','.join(names))\n"
+    )
+    log = ROOT / "fixtures" / "seeds" / "guide-gated-llama3-not-accepted-403.log"
+    proc = subprocess.run([sys.executable, "-c", code, str(log)], capture_output=True, text=True, timeout=60)
+    assert "COMPILED=" in proc.stderr, proc.stderr
+    assert proc.stderr.split("COMPILED=")[1] == ""
