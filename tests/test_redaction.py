@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from conftest import make_token, run_hfx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analyzer.reader import MAX_LINE, Scanner
 from analyzer.redact import redact
@@ -89,3 +91,37 @@ def test_secret_in_a_printed_dict_or_json():
     for line in (f"Keyword arguments {{'use_auth_token': '{value}'}} are not expected by DDPMPipeline and will be ignored.",
                  f'{{"token": "{value}", "repo": "acme/m"}}'):
         assert value not in redact(line)
+
+
+_WORDS = ["Authorization: Bearer ", "bearer ", "Cookie: ", "?token=", "&sig=", "https://user:", "@", "token='",
+          "password=\"", "HF_TOKEN=", "machine huggingface.co login u password ", "eyJ", ".", "hf_", "api_org_",
+          "tokenizer", "ſecret='", "authorızation: ", "AUTHORIZATION: BEARER ", "PassWord='", "K", " ", "'", "\""]
+_SECRETISH = st.text(alphabet="abcXYZ0123456789_-.", min_size=0, max_size=40)
+
+
+@settings(deadline=None, max_examples=400, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.one_of(st.sampled_from(_WORDS), _SECRETISH), max_size=12).map("".join))
+def test_skipping_patterns_by_hint_never_masks_less(line):
+    """Each pattern runs only when one of its hints is in the lowered line; running them all must
+    give the same text (non-ASCII lines, where (?i) and lower() disagree, run them all)."""
+    from analyzer import redact as R
+
+    every = line
+    if R._HINTS_ANY_CASE.search(every):
+        for _, pattern, repl, _ in R._PATTERNS:
+            every = pattern.sub(repl, every)
+    assert redact(line) == every
+
+
+@settings(deadline=None, max_examples=300, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.one_of(st.sampled_from(_WORDS), _SECRETISH), max_size=12).map("".join),
+       st.integers(0, 20_000), st.sampled_from(["hf_abc", "Bearer abc", "https://u:pa", "token='abc", "eyJhbGciOi.eyJz"]))
+def test_a_cut_piece_is_masked_from_its_last_run(head, filler, tail):
+    """redact_cut looks at the last non-blank run and what precedes it, not the whole piece."""
+    from analyzer.redact import _TAIL, _keep_prefix, redact_cut
+
+    line = head + " x y " + "x y " * (filler // 4) + tail
+    if len(line) <= 1000:                 # the window is the whole piece: exactly the full pass
+        assert redact_cut(line) == _TAIL.sub(_keep_prefix, redact(line))
+    plain = "INFO: step 1 " + "x y " * (filler // 4) + tail
+    assert redact_cut(plain).endswith("***") and tail[-3:] not in redact_cut(plain)[-8:]
