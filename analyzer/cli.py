@@ -143,7 +143,7 @@ def explain(opts: Options) -> int:
                 pump(src.fileno(), engine.open(name), on_quiet=lambda e=engine: report.settle(e.incidents.findings))
             else:
                 with src:
-                    _scan_file(engine, src, path, name, live)
+                    _scan_file(engine, src, path, name, live, show_progress=fmt == "text" and sys.stderr.isatty())
         except OSError as exc:
             _err(f"error: cannot read {path}: {exc.strerror or exc}")
             failed = True
@@ -178,24 +178,24 @@ def report_notes(engine: Any, binary: bool = True) -> None:
              f"{MAX_FINDINGS} most confident are reported)")
 
 
-def _scan_file(engine: object, handle: object, path: str, name: str, live: bool) -> None:
+def _scan_file(engine: object, handle: object, path: str, name: str, live: bool, show_progress: bool) -> None:
     """A big regular file on several cores; anything else as one stream, read ahead sequentially."""
     import stat
 
     fd = handle.fileno()  # type: ignore[attr-defined]
     st = os.fstat(fd)
-    if stat.S_ISREG(st.st_mode) and not live:
-        if hasattr(os, "posix_fadvise"):
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
-        from .parallel import scan_file, workers_for
-
-        parts = workers_for(st.st_size)
-        if parts > 1 and path != "-":
-            scan_file(engine, path, name, st.st_size, parts)  # type: ignore[arg-type]
-            return
-    bar = Progress(name, st.st_size if stat.S_ISREG(st.st_mode) else None, engine) \
-        if sys.stderr.isatty() and not live else None
+    regular = stat.S_ISREG(st.st_mode)
+    bar = Progress(name, st.st_size if regular else None, engine) if show_progress and not live else None
     try:
+        if regular and not live:
+            if hasattr(os, "posix_fadvise"):
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+            from .parallel import scan_file, workers_for
+
+            parts = workers_for(st.st_size)
+            if parts > 1 and path != "-":
+                scan_file(engine, path, name, st.st_size, parts, progress=bar)  # type: ignore[arg-type]
+                return
         engine.scan_stream(handle, name, progress=bar)  # type: ignore[attr-defined]
     finally:
         if bar is not None:
@@ -203,9 +203,11 @@ def _scan_file(engine: object, handle: object, path: str, name: str, live: bool)
 
 
 class Progress:
-    """A progress bar on stderr for an input that takes more than a second (terminal only).
+    """A progress bar on stderr (bytes, rate, findings so far) for an input that takes more than
+    a second; for the text report on a terminal only, never in a pipe or a machine format.
 
     rich is imported only once the second has passed: a quick run never pays for it.
+    ``HFEXPLAIN_PROGRESS_AFTER=SECONDS`` moves the second (``inf``: never).
     """
 
     def __init__(self, name: str, total: int | None, engine: object) -> None:
@@ -214,12 +216,16 @@ class Progress:
         self.name, self.total, self.engine = name, total, engine
         self.clock = time.monotonic
         self.started = self.clock()
+        try:
+            self.after = float(os.environ.get("HFEXPLAIN_PROGRESS_AFTER") or 1.0)
+        except ValueError:
+            self.after = 1.0
         self.bar: object | None = None
         self.task: object | None = None
 
     def __call__(self, done: int) -> None:
         if self.bar is None:
-            if self.clock() - self.started < 1.0:
+            if self.clock() - self.started < self.after:
                 return
             from rich.console import Console
             from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn

@@ -18,6 +18,8 @@ from .reader import CHUNK
 
 TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .engine import Engine
     from .events import Event
 
@@ -25,6 +27,7 @@ MIN_SIZE = 256 << 20          # below this, forking costs more than a second cor
 OVERRUN_LIMIT = 8 << 20       # how far past its region a worker follows an open event
 
 _ENGINE: Engine | None = None  # set in the parent before forking; the workers inherit it
+_DONE: list[int] | None = None  # bytes each worker has read: shared memory, for the progress bar
 
 
 def workers_for(size: int) -> int:
@@ -58,10 +61,10 @@ def boundaries(path: str, size: int, parts: int) -> list[int]:
     return cuts
 
 
-def _scan_region(path: str, start: int, end: int) -> tuple[list[Event], int, int]:
+def _scan_region(path: str, start: int, end: int, index: int) -> tuple[list[Event], int, int]:
     """(events numbered from the region's first line, lines in the region, lines it read past it)."""
-    engine = _ENGINE
-    assert engine is not None
+    engine, done = _ENGINE, _DONE
+    assert engine is not None and done is not None
     events: list[Event] = []
     feed = Feed(engine, "", emit=events.append)
     splitter, scanner = feed.splitter, feed.scanner
@@ -75,6 +78,7 @@ def _scan_region(path: str, start: int, end: int) -> tuple[list[Event], int, int
                 break
             left -= len(data)
             scanner.feed(data)
+            done[index] += len(data)
         region_lines = scanner.lineno - 1 + scanner.buf.count(b"\n", scanner.pos, scanner.n)
         extra = 0
         while not splitter.idle and extra < OVERRUN_LIMIT:     # finish the event at the boundary
@@ -89,16 +93,23 @@ def _scan_region(path: str, start: int, end: int) -> tuple[list[Event], int, int
     return events, region_lines, read_past
 
 
-def scan_file(engine: Engine, path: str, name: str, size: int, parts: int) -> None:
+def scan_file(engine: Engine, path: str, name: str, size: int, parts: int,
+              progress: Callable[[int], None] | None = None) -> None:
     """Scan one big regular file with ``parts`` forked workers, feeding the engine's matcher."""
     import multiprocessing
 
-    global _ENGINE
+    global _ENGINE, _DONE
     _ENGINE = engine
     cuts = boundaries(path, size, parts)
     ctx = multiprocessing.get_context("fork")
+    _DONE = ctx.Array("q", parts, lock=False)  # type: ignore[assignment]
     with ctx.Pool(parts) as pool:
-        results = pool.starmap(_scan_region, [(path, cuts[i], cuts[i + 1]) for i in range(parts)])
+        pending = pool.starmap_async(_scan_region, [(path, cuts[i], cuts[i + 1], i) for i in range(parts)])
+        while not pending.ready():
+            pending.wait(0.1)
+            if progress is not None:
+                progress(min(size, sum(_DONE)))  # type: ignore[arg-type]
+        results = pending.get()
     offset, covered = 0, 0
     for events, region_lines, overrun in results:
         for ev in events:

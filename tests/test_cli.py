@@ -168,3 +168,43 @@ def test_help_and_rules_commands():
     assert shown.returncode == 0 and b"gated-not-accepted" in shown.stdout
     assert run_hfx("rules", "show", "no-such-rule").returncode == 2
     assert run_hfx("rules", "test").returncode == 0
+
+
+def _stderr_on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, bytes, bytes]:
+    """Run hfexplain with stderr on a pseudo-terminal (stdout a pipe); (exit code, stdout, stderr)."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([*hfx_command(), *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave,
+                            env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", **env})
+    os.close(slave)
+    err = bytearray()
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:              # EIO: the last holder of the terminal's other end has gone
+            break
+        if not chunk:
+            break
+        err += chunk
+    out = proc.stdout.read()  # type: ignore[union-attr]
+    os.close(master)
+    return proc.wait(timeout=60), out, bytes(err)
+
+
+def test_progress_bar_on_a_terminal_for_the_text_report_only(tmp_path):
+    big = tmp_path / "big.log"
+    noise = b"".join(b"2026-11-23 08:00:00,000 - INFO - step %d loss=0.5\n" % i for i in range(60_000))
+    big.write_bytes(noise + gated("") + noise)
+    now = {"HFEXPLAIN_PROGRESS_AFTER": "0"}                   # the bar from the first chunk, not after a second
+    for extra in ({}, {"HFEXPLAIN_PARALLEL_MIN_BYTES": "1"}):  # one process, then forked workers
+        code, out, err = _stderr_on_a_terminal([str(big)], {**now, **extra})
+        assert code == 1 and b"gated-not-accepted" in out
+        assert b"big.log" in err and b"findings" in err and b"MB" in err, err      # name, count, bytes and rate
+        assert b"Traceback" not in err
+    code, out, err = _stderr_on_a_terminal(["--format", "json", str(big)], now)
+    assert code == 1 and b"findings" not in err and json.loads(out)["findings"]
+    proc = run_hfx(str(big), env=now)                          # stderr a pipe
+    assert proc.returncode == 1 and proc.stderr == b""
+    code, _, err = _stderr_on_a_terminal([str(big)], {})       # a quick scan: no bar at all
+    assert code == 1 and b"findings" not in err
