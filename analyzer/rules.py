@@ -52,14 +52,18 @@ class Rule:
         self.applies_to = applies_to or {}
         self.sources = sources or []
         self.raw = raw or {}
+        self._events: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:
         return f"Rule({self.id!r})"
 
     @property
     def events(self) -> tuple[str, ...]:
-        ev = self.match.get("event", DEFAULT_EVENTS)
-        return (ev,) if isinstance(ev, str) else tuple(ev)
+        """The event kinds the rule applies to (computed once: matching asks for every event)."""
+        if self._events is None:
+            ev = self.match.get("event", DEFAULT_EVENTS)
+            self._events = (ev,) if isinstance(ev, str) else tuple(ev)
+        return self._events
 
     @property
     def literals(self) -> list[str]:
