@@ -204,6 +204,7 @@ def main() -> int:
             print(f"| {size} MiB | {cache} | {g:.2f} s ({mb / g:.0f} MiB/s) | {h:.2f} s ({mb / h:.0f} MiB/s) | "
                   f"{g / h:.2f}× | {h_rss / 1024:.0f} MiB | {r:.2f} s | {g / r:.2f}× | {r_rss / 1024:.0f} MiB | {ok} |")
     one_process(work, patterns, max(int(x) for x in args.sizes.split(",")), args.runs, args.no_fallback)
+    long_lines(work, args.runs)
     many_files(work, patterns, args.runs)
     startup(work, args.runs)
     return 0
@@ -252,6 +253,28 @@ def startup(work: Path, runs: int) -> None:
     for label, _ in cases:
         med = statistics.median(walls[label])
         print(f"| {label} | {med * 1000:.1f} ms | {med / base:.2f}× |")
+
+
+def long_lines(work: Path, runs: int) -> None:
+    """One 1 MiB line of near-misses: nothing in it may cost more than linear time."""
+    literals = trigger_literals()
+    near = [lit[:-1] + ("#" if lit[-1] != "#" else "$") for lit in literals]
+    near = [n for n in near if not any(lit in n for lit in literals)]   # not those that hold a shorter one
+    units = {
+        "near-misses of every trigger literal (last character changed)": " ".join(near) + " ",
+        "`huggingface.co/… 401`-like text (quadratic for `huggingface\\.co[^ ]* .* 40[13]`)":
+            "https://huggingface.co/org/model/resolve/main/config.json 4013 ",
+    }
+    hfx = shutil.which("hfexplain") or "hfexplain"
+    print("\n| one 1 MiB line | prefilter | wall (whole run) | findings |\n|---|---|---|---|")
+    for label, unit in units.items():
+        text = (unit * ((1 << 20) // len(unit) + 1))[: 1 << 20]
+        assert not any(lit in text for lit in literals), "a near-miss line must hold no trigger"
+        path = work / "near-miss.log"
+        path.write_text(text)
+        for engine in ("hyperscan", "re"):
+            h, _, out = median_run([hfx, "--format", "json", str(path)], runs, env={"HFEXPLAIN_PREFILTER": engine})
+            print(f"| {label} | {engine} | {h:.3f} s | {len(json.loads(out)['findings'])} |")
 
 
 def many_files(work: Path, patterns: Path, runs: int, count: int = 1000) -> None:
