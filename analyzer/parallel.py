@@ -1,11 +1,12 @@
 """Scanning one big file on several cores.
 
-The file is cut at line boundaries into one region per worker. Each forked worker runs the
-same reader and splitter on its region (continuing past its end until the event it is in has
-closed) and returns the events, numbered from its region's first line; the parent renumbers
-them, drops the ones a previous worker already read past its boundary, and matches them in
-order — so the findings are exactly those of a sequential scan. Matching stays in the parent:
-there is still one matcher.
+The file is cut at line boundaries into one region per worker. Each forked child — and the
+parent, on the last region — runs the same reader and splitter on its region (continuing past
+its end until the event it is in has closed) and returns the events, numbered from its
+region's first line; the parent renumbers them, drops the ones a previous worker already read
+past its boundary, and matches them in order — so the findings are exactly those of a
+sequential scan. Matching stays in the parent: there is still one matcher. (Plain ``fork`` and
+a pipe per child: ``multiprocessing`` costs more to import and start than it would save.)
 """
 
 from __future__ import annotations
@@ -25,9 +26,6 @@ if TYPE_CHECKING:
 
 MIN_SIZE = 256 << 20          # below this, forking costs more than a second core saves
 OVERRUN_LIMIT = 8 << 20       # how far past its region a worker follows an open event
-
-_ENGINE: Engine | None = None  # set in the parent before forking; the workers inherit it
-_DONE: list[int] | None = None  # bytes each worker has read: shared memory, for the progress bar
 
 
 def workers_for(size: int) -> int:
@@ -61,10 +59,12 @@ def boundaries(path: str, size: int, parts: int) -> list[int]:
     return cuts
 
 
-def _scan_region(path: str, start: int, end: int, index: int) -> tuple[list[Event], int, int]:
-    """(events numbered from the region's first line, lines in the region, lines it read past it)."""
-    engine, done = _ENGINE, _DONE
-    assert engine is not None and done is not None
+def _scan_region(engine: Engine, path: str, start: int, end: int,
+                 tick: Callable[[int], None]) -> tuple[list[Event], int, int]:
+    """(events numbered from the region's first line, lines in the region, lines it read past it).
+
+    ``tick`` is told the bytes read so far after each chunk.
+    """
     events: list[Event] = []
     feed = Feed(engine, "", emit=events.append)
     splitter, scanner = feed.splitter, feed.scanner
@@ -78,7 +78,7 @@ def _scan_region(path: str, start: int, end: int, index: int) -> tuple[list[Even
                 break
             left -= len(data)
             scanner.feed(data)
-            done[index] += len(data)
+            tick(end - start - left)
         region_lines = scanner.lineno - 1 + scanner.buf.count(b"\n", scanner.pos, scanner.n)
         extra = 0
         while not splitter.idle and extra < OVERRUN_LIMIT:     # finish the event at the boundary
@@ -95,21 +95,34 @@ def _scan_region(path: str, start: int, end: int, index: int) -> tuple[list[Even
 
 def scan_file(engine: Engine, path: str, name: str, size: int, parts: int,
               progress: Callable[[int], None] | None = None) -> None:
-    """Scan one big regular file with ``parts`` forked workers, feeding the engine's matcher."""
-    import multiprocessing
+    """Scan one big regular file in ``parts`` regions: forked children take all but the last,
+    which the parent scans meanwhile; then the parent matches every event, in file order."""
+    import mmap
+    import pickle
 
-    global _ENGINE, _DONE
-    _ENGINE = engine
     cuts = boundaries(path, size, parts)
-    ctx = multiprocessing.get_context("fork")
-    _DONE = ctx.Array("q", parts, lock=False)  # type: ignore[assignment]
-    with ctx.Pool(parts) as pool:
-        pending = pool.starmap_async(_scan_region, [(path, cuts[i], cuts[i + 1], i) for i in range(parts)])
-        while not pending.ready():
-            pending.wait(0.1)
-            if progress is not None:
-                progress(min(size, sum(_DONE)))  # type: ignore[arg-type]
-        results = pending.get()
+    done = mmap.mmap(-1, 8 * parts)         # bytes read per region: shared with the children
+    children = [_fork_region(engine, path, cuts[i], cuts[i + 1], done, i) for i in range(parts - 1)]
+
+    def tick(n: int) -> None:
+        done[8 * (parts - 1):] = n.to_bytes(8, "little")
+        if progress is not None:
+            progress(min(size, sum(int.from_bytes(done[8 * i:8 * i + 8], "little") for i in range(parts))))
+
+    own = _scan_region(engine, path, cuts[-2], cuts[-1], tick)
+    results = []
+    for i, (pid, fd) in enumerate(children):
+        with os.fdopen(fd, "rb") as pipe:
+            blob = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        try:
+            if status != 0:
+                raise ValueError(f"worker exit status {status}")
+            results.append(pickle.loads(blob))
+        except Exception:                    # a worker that died (OOM killer, signal): its region here
+            results.append(_scan_region(engine, path, cuts[i], cuts[i + 1], lambda n: None))
+    results.append(own)
+    done.close()
     offset, covered = 0, 0
     for events, region_lines, overrun in results:
         for ev in events:
@@ -126,6 +139,30 @@ def scan_file(engine: Engine, path: str, name: str, size: int, parts: int,
         if looks_binary(fh.read(8192)):
             engine.binary_inputs.append(name)
     engine.bytes_read += size
+
+
+def _fork_region(engine: Engine, path: str, start: int, end: int, done: object, index: int) -> tuple[int, int]:
+    """A child that scans one region and writes its result, pickled, to a pipe: (pid, read end)."""
+    import pickle
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(write_end)
+        return pid, read_end
+    code = 1
+    try:                                     # the child: never returns into the caller's code
+        os.close(read_end)
+
+        def tick(n: int) -> None:
+            done[8 * index:8 * index + 8] = n.to_bytes(8, "little")  # type: ignore[index]
+
+        blob = pickle.dumps(_scan_region(engine, path, start, end, tick), protocol=pickle.HIGHEST_PROTOCOL)
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(blob)
+        code = 0
+    finally:
+        os._exit(code)
 
 
 def _renumber(ev: Event, offset: int) -> None:

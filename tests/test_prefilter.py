@@ -57,7 +57,7 @@ def test_every_rule_example_survives_the_prefilter(engine_name, monkeypatch):
     assert engine.trigger_bytes.name == engine_name
 
 
-def test_parallel_scan_equals_sequential(tmp_path):
+def _big_log_with_incidents(tmp_path):
     incidents = []
     parts = []
     for i in range(12):
@@ -74,6 +74,11 @@ def test_parallel_scan_equals_sequential(tmp_path):
             f"Visit https://huggingface.co/{repo} to ask for access.\n")
     log = tmp_path / "big.log"
     log.write_text("".join(parts))
+    return log, incidents
+
+
+def test_parallel_scan_equals_sequential(tmp_path):
+    log, incidents = _big_log_with_incidents(tmp_path)
 
     def summary(env: dict[str, str]) -> list[tuple]:
         code, doc = run_json(str(log), env=env)
@@ -85,6 +90,27 @@ def test_parallel_scan_equals_sequential(tmp_path):
     par = summary({"HFEXPLAIN_PARALLEL_MIN_BYTES": "1000"})
     assert seq == par
     assert {r for _, r, _, _ in seq} == set(incidents)
+
+
+def test_a_worker_that_dies_costs_time_not_findings(tmp_path, monkeypatch):
+    """A forked child killed mid-scan (the OOM killer, a signal): the parent scans its region itself."""
+    import os
+    import signal
+
+    from analyzer import parallel
+
+    log, incidents = _big_log_with_incidents(tmp_path)
+    parent, real = os.getpid(), parallel._scan_region
+
+    def dies_in_children(*args):
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args)
+
+    monkeypatch.setattr(parallel, "_scan_region", dies_in_children)
+    engine = Engine(RULES)
+    parallel.scan_file(engine, str(log), "big.log", log.stat().st_size, 4)
+    assert {f.evidence["repo_id"] for f in engine.findings()} == set(incidents)
 
 
 def test_a_thousand_small_files(tmp_path):
