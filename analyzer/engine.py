@@ -50,6 +50,11 @@ class Engine:
     def scan_stream(self, stream: BinaryIO, name: str = "-", progress: Callable[[int], None] | None = None) -> None:
         feed = self.open(name)
         try:
+            if hasattr(stream, "readinto"):          # files, pipes: read straight into the scanner's buffer
+                while feed.scanner.fill(stream):
+                    if progress is not None:
+                        progress(feed.scanner.bytes_read)
+                return
             for chunk in read_chunks(stream):
                 feed.feed(chunk)
                 if progress is not None:

@@ -73,11 +73,10 @@ def _scan_region(engine: Engine, path: str, start: int, end: int,
         fh.seek(start)
         left = end - start
         while left > 0:
-            data = fh.read(min(CHUNK, left))
-            if not data:
+            got = scanner.fill(fh, min(CHUNK, left))
+            if not got:
                 break
-            left -= len(data)
-            scanner.feed(data)
+            left -= got
             tick(end - start - left)
         region_lines = scanner.lineno - 1 + scanner.buf.count(b"\n", scanner.pos, scanner.n)
         extra = 0
