@@ -112,6 +112,7 @@ def explain(opts: Options) -> int:
     report = Report(fmt, _use_color(opts.color, sys.stdout), stop_at_first=opts.exit_on_finding)
     live = not opts.probe and any(p == "-" and _is_live(sys.stdin) for p in paths)
     literals = ruleset.literals
+    several = len(paths) > 1       # per-rank logs of one job, most often: one incident, its ranks listed
     engine = None
     names, failed, binary = [], False, []
     for path in paths:
@@ -132,18 +133,22 @@ def explain(opts: Options) -> int:
             continue
         if engine is None:                    # the engine is loaded only for inputs that need it
             from .engine import Engine
+            from .events import rank_of
 
             engine = Engine(ruleset.rules, on_finding=report.on_finding if live or opts.exit_on_finding else None)
+            engine.incidents.across_inputs = several
+        rank = rank_of(path) if several and path != "-" else None
         try:
             if isinstance(src, bytes):
-                engine.scan_text(src, name)
+                engine.scan_text(src, name, rank=rank)
             elif live and path == "-":        # a pipe: a traceback followed by silence is reported then
                 from .live import pump
 
                 pump(src.fileno(), engine.open(name), on_quiet=lambda e=engine: report.settle(e.incidents.findings))
             else:
                 with src:
-                    _scan_file(engine, src, path, name, live, show_progress=fmt == "text" and sys.stderr.isatty())
+                    _scan_file(engine, src, path, name, live, show_progress=fmt == "text" and sys.stderr.isatty(),
+                               rank=rank)
         except OSError as exc:
             _err(f"error: cannot read {path}: {exc.strerror or exc}")
             failed = True
@@ -178,7 +183,8 @@ def report_notes(engine: Any, binary: bool = True) -> None:
              f"{MAX_FINDINGS} most confident are reported)")
 
 
-def _scan_file(engine: object, handle: object, path: str, name: str, live: bool, show_progress: bool) -> None:
+def _scan_file(engine: object, handle: object, path: str, name: str, live: bool, show_progress: bool,
+               rank: int | None = None) -> None:
     """A big regular file on several cores; anything else as one stream, read ahead sequentially."""
     import stat
 
@@ -194,9 +200,9 @@ def _scan_file(engine: object, handle: object, path: str, name: str, live: bool,
 
             parts = workers_for(st.st_size)
             if parts > 1 and path != "-":
-                scan_file(engine, path, name, st.st_size, parts, progress=bar)  # type: ignore[arg-type]
+                scan_file(engine, path, name, st.st_size, parts, progress=bar, rank=rank)  # type: ignore[arg-type]
                 return
-        engine.scan_stream(handle, name, progress=bar)  # type: ignore[attr-defined]
+        engine.scan_stream(handle, name, progress=bar, rank=rank)  # type: ignore[attr-defined]
     finally:
         if bar is not None:
             bar.stop()

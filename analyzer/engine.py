@@ -47,8 +47,9 @@ class Engine:
         """
         return Feed(self, name, lineno, rank)
 
-    def scan_stream(self, stream: BinaryIO, name: str = "-", progress: Callable[[int], None] | None = None) -> None:
-        feed = self.open(name)
+    def scan_stream(self, stream: BinaryIO, name: str = "-", progress: Callable[[int], None] | None = None,
+                    rank: int | None = None) -> None:
+        feed = self.open(name, rank=rank)
         try:
             if hasattr(stream, "readinto"):          # files, pipes: read straight into the scanner's buffer
                 while feed.scanner.fill(stream):
@@ -62,8 +63,8 @@ class Engine:
         finally:
             feed.close()
 
-    def scan_text(self, text: str | bytes, name: str = "-") -> None:
-        feed = self.open(name)
+    def scan_text(self, text: str | bytes, name: str = "-", rank: int | None = None) -> None:
+        feed = self.open(name, rank=rank)
         feed.feed(text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text)
         feed.close()
 

@@ -89,6 +89,14 @@ class Event:
 
 
 _RANK = compile_lazily(r"\b(?:rank|default)\s?(\d{1,5})\b", re.IGNORECASE)
+_RANK_NAME = compile_lazily(r"(?:^|[^a-z0-9])rank[_-]?(\d{1,5})(?!\d)", re.IGNORECASE)
+_TORCHRUN = compile_lazily(r"attempt_\d+[/\\](\d{1,5})[/\\](?:stdout|stderr)\.log$")
+
+
+def rank_of(path: str) -> int | None:
+    """The rank a per-rank log's name gives (``rank3.log``, torchrun's ``attempt_0/3/stderr.log``)."""
+    m = _TORCHRUN.search(path) or _RANK_NAME.search(path.replace("\\", "/").rsplit("/", 1)[-1])
+    return int(m.group(1)) if m else None
 
 
 def derive_fields(event: Event) -> None:

@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 
+from .events import rank_of
 from .live import QUIET, LiveReport, Wake
 
 TYPE_CHECKING = False
@@ -52,16 +53,6 @@ NETWORK_FS = frozenset({
     "nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "virtiofs", "afs", "ceph", "lustre", "gpfs", "beegfs",
     "glusterfs", "ocfs2", "gfs2", "panfs", "davfs", "fakeowner", "vboxsf", "prl_fs", "vmhgfs", "wekafs",
 })
-
-_RANK_NAME = re.compile(r"(?:^|[^a-z0-9])rank[_-]?(\d{1,5})(?!\d)", re.IGNORECASE)
-_TORCHRUN = re.compile(r"attempt_\d+[/\\](\d{1,5})[/\\](?:stdout|stderr)\.log$")
-
-
-def rank_of(path: str) -> int | None:
-    """The rank a per-rank log's name gives (``rank3.log``, torchrun's ``attempt_0/3/stderr.log``)."""
-    m = _TORCHRUN.search(path) or _RANK_NAME.search(os.path.basename(path))
-    return int(m.group(1)) if m else None
-
 
 def fs_type(path: str, mountinfo: str = "/proc/self/mountinfo") -> str | None:
     """The filesystem type holding ``path`` (Linux; None where unknown)."""

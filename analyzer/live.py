@@ -19,6 +19,8 @@ import os
 import sys
 import time
 
+from .render.textout import ranks_text
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -84,17 +86,6 @@ def _duration(seconds: float) -> str:
     if s < 3600:
         return f"{s // 60}m {s % 60:02d}s"
     return f"{s // 3600}h {s % 3600 // 60:02d}m"
-
-
-def _ranks(ranks: list[int]) -> str:
-    """``[0, 1, 2, 3, 7]`` → ``0-3, 7``."""
-    runs: list[list[int]] = []
-    for r in sorted(set(ranks)):
-        if runs and r == runs[-1][-1] + 1:
-            runs[-1].append(r)
-        else:
-            runs.append([r])
-    return ", ".join(str(g[0]) if len(g) == 1 else f"{g[0]}-{g[-1]}" for g in runs)
 
 
 class LiveReport:
@@ -217,7 +208,7 @@ class LiveReport:
                 facts.append(f.repo_id)
             facts.append(f"seen {f.count} time{'s' if f.count != 1 else ''}")
             if f.evidence.get("ranks"):
-                facts.append("ranks " + _ranks(f.evidence["ranks"]))
+                facts.append("ranks " + ranks_text(f.evidence["ranks"]))
             if id(f) in self.first_seen:
                 facts.append("first at " + _stamp(self.first_seen[id(f)]))
             lines.append("  " + " · ".join(facts))

@@ -93,7 +93,7 @@ def _scan_region(engine: Engine, path: str, start: int, end: int,
 
 
 def scan_file(engine: Engine, path: str, name: str, size: int, parts: int,
-              progress: Callable[[int], None] | None = None) -> None:
+              progress: Callable[[int], None] | None = None, rank: int | None = None) -> None:
     """Scan one big regular file in ``parts`` regions: forked children take all but the last,
     which the parent scans meanwhile; then the parent matches every event, in file order."""
     import mmap
@@ -129,6 +129,8 @@ def scan_file(engine: Engine, path: str, name: str, size: int, parts: int,
                 continue
             _renumber(ev, offset)
             ev.input = name
+            if rank is not None:
+                ev.fields.setdefault("rank", rank)
             engine._event(ev)
         offset += region_lines
         covered = overrun

@@ -67,6 +67,27 @@ def test_several_files(tmp_path, token):
     assert code == 1 and doc["inputs"] == [str(a), str(b)] and len(doc["findings"]) == 1
 
 
+def test_per_rank_log_files_are_one_incident(tmp_path):
+    """`hfexplain logs/*.log` over a job's per-rank logs: one finding naming every file and rank
+    (large files through the parallel scanner too); another repo's failure stays its own."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    noise = b"".join(b"2026-11-23 08:00:00,000 - INFO - step %d\n" % i for i in range(4000))
+    for r in range(4):
+        (logs / f"rank{r}.log").write_bytes(noise * (r == 3) + gated("x") + b"epoch 1\n")
+    (logs / "eval.log").write_bytes(gated("x").replace(b"google/gemma-7b", b"acme/other"))
+    files = sorted(str(p) for p in logs.iterdir())
+    code, doc = run_json(*files, env={"HFEXPLAIN_PARALLEL_MIN_BYTES": "100000"})
+    assert code == 1 and doc["inputs"] == files
+    by_repo = {f["evidence"]["repo_id"]: f for f in doc["findings"]}
+    assert set(by_repo) == {"google/gemma-7b", "acme/other"}
+    shared = by_repo["google/gemma-7b"]
+    assert shared["count"] == 4 and shared["evidence"]["ranks"] == [0, 1, 2, 3]
+    assert sorted(shared["evidence"]["inputs"]) == [str(logs / f"rank{r}.log") for r in range(4)]
+    text = run_hfx(*files).stdout.decode()
+    assert "seen 4 times · ranks 0-3" in text and text.count("error: gated-not-accepted") == 2
+
+
 def test_exit_codes(tmp_path):
     healthy = tmp_path / "ok.log"
     healthy.write_text("epoch 3 loss=1.23\nRuntimeError: shape mismatch\n")

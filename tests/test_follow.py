@@ -23,7 +23,9 @@ from conftest import hfx_command
 
 from analyzer import follow
 from analyzer.engine import Engine
-from analyzer.live import LiveReport, _ranks
+from analyzer.events import rank_of
+from analyzer.live import LiveReport
+from analyzer.render.textout import ranks_text
 
 DEADLINE = 20.0
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="signals and /proc are POSIX")
@@ -376,12 +378,12 @@ def test_memory_stays_flat_over_many_repeats():
 
 # -- units ---------------------------------------------------------------------------------------
 def test_rank_of_names():
-    assert follow.rank_of("/x/logs/rank3.log") == 3
-    assert follow.rank_of("/x/train_rank_12.out") == 12
-    assert follow.rank_of("/runs/x/attempt_0/5/stderr.log") == 5
-    assert follow.rank_of("/x/frank1.log") is None
-    assert follow.rank_of("/x/job.log") is None
-    assert _ranks([0, 1, 2, 3, 7, 9, 10]) == "0-3, 7, 9-10"
+    assert rank_of("/x/logs/rank3.log") == 3
+    assert rank_of("/x/train_rank_12.out") == 12
+    assert rank_of("/runs/x/attempt_0/5/stderr.log") == 5
+    assert rank_of("/x/frank1.log") is None
+    assert rank_of("/x/job.log") is None
+    assert ranks_text([0, 1, 2, 3, 7, 9, 10]) == "0-3, 7, 9-10"
 
 
 def test_network_filesystems_are_polled(tmp_path):

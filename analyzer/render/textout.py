@@ -46,7 +46,7 @@ def finding_lines(f: Finding) -> list[Line]:
     if f.count > 1:
         facts.append(f"seen {f.count} times")
     if ev.get("ranks"):
-        facts.append("ranks " + ", ".join(str(r) for r in ev["ranks"]))
+        facts.append("ranks " + ranks_text(ev["ranks"]))
     if facts:
         out.append(("note", "      " + " · ".join(facts)))
     if f.probe.get("status", "not-run") != "not-run":
@@ -91,3 +91,14 @@ def rich(lines: list[Line], out: IO[str]) -> None:
     console = Console(file=out, highlight=False, soft_wrap=True, force_terminal=True, no_color=False)
     for style, text in lines:
         console.print(Text(text, style=_STYLES.get(style, "")))
+
+
+def ranks_text(ranks: list[int]) -> str:
+    """``[0, 1, 2, 3, 7]`` → ``0-3, 7``: sixty-four ranks read as one range."""
+    runs: list[list[int]] = []
+    for r in sorted(set(ranks)):
+        if runs and r == runs[-1][-1] + 1:
+            runs[-1].append(r)
+        else:
+            runs.append([r])
+    return ", ".join(str(g[0]) if len(g) == 1 else f"{g[0]}-{g[-1]}" for g in runs)
