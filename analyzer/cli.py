@@ -210,7 +210,9 @@ def _scan_file(engine: object, handle: object, path: str, name: str, live: bool,
 
 class Progress:
     """A progress bar on stderr (bytes, rate, findings so far) for an input that takes more than
-    a second; for the text report on a terminal only, never in a pipe or a machine format.
+    a second; for the text report on a terminal only, never in a pipe or a machine format. While
+    forked workers scan a big file, incidents are merged only at the end: the bar counts the
+    failures they have seen instead.
 
     rich is imported only once the second has passed: a quick run never pays for it.
     ``HFEXPLAIN_PROGRESS_AFTER=SECONDS`` moves the second (``inf``: never).
@@ -229,7 +231,7 @@ class Progress:
         self.bar: object | None = None
         self.task: object | None = None
 
-    def __call__(self, done: int) -> None:
+    def __call__(self, done: int, failures: int | None = None) -> None:
         if self.bar is None:
             if self.clock() - self.started < self.after:
                 return
@@ -237,12 +239,15 @@ class Progress:
             from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
             self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
-                                TransferSpeedColumn(), TextColumn("{task.fields[findings]} findings"),
+                                TransferSpeedColumn(), TextColumn("{task.fields[found]} {task.fields[what]}"),
                                 console=Console(stderr=True), transient=True)
-            self.task = self.bar.add_task(self.name, total=self.total, findings=0)  # type: ignore[attr-defined]
+            self.task = self.bar.add_task(self.name, total=self.total, found=0, what="")  # type: ignore[attr-defined]
             self.bar.start()  # type: ignore[attr-defined]
-        found = len(self.engine.incidents.findings)  # type: ignore[attr-defined]
-        self.bar.update(self.task, completed=done, findings=found)  # type: ignore[attr-defined]
+        if failures is None:
+            found, what = len(self.engine.incidents.findings), "findings"  # type: ignore[attr-defined]
+        else:
+            found, what = failures, "failures"
+        self.bar.update(self.task, completed=done, found=found, what=what)  # type: ignore[attr-defined]
 
     def stop(self) -> None:
         if self.bar is not None:

@@ -20,6 +20,7 @@ from .reader import CHUNK
 TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
     from .engine import Engine
     from .events import Event
@@ -59,14 +60,21 @@ def boundaries(path: str, size: int, parts: int) -> list[int]:
     return cuts
 
 
-def _scan_region(engine: Engine, path: str, start: int, end: int,
-                 tick: Callable[[int], None]) -> tuple[list[Event], int, int]:
+def _scan_region(engine: Engine, path: str, start: int, end: int, tick: Callable[[int, int], None] | None = None
+                 ) -> tuple[list[Event], int, int]:
     """(events numbered from the region's first line, lines in the region, lines it read past it).
 
-    ``tick`` is told the bytes read so far after each chunk.
+    ``tick`` is told the bytes read and the failures seen (events a rule matches) after each chunk.
     """
     events: list[Event] = []
-    feed = Feed(engine, "", emit=events.append)
+    failures = [0]
+
+    def emit(event: Event) -> None:
+        events.append(event)
+        if tick is not None and engine.hits(event):
+            failures[0] += 1
+
+    feed = Feed(engine, "", emit=emit)
     splitter, scanner = feed.splitter, feed.scanner
     scanner.bytes_read = 1 << 30         # a region is big: use the prefilter from the first byte
     with open(path, "rb") as fh:
@@ -77,7 +85,8 @@ def _scan_region(engine: Engine, path: str, start: int, end: int,
             if not got:
                 break
             left -= got
-            tick(end - start - left)
+            if tick is not None:
+                tick(end - start - left, failures[0])
         region_lines = scanner.lineno - 1 + scanner.buf.count(b"\n", scanner.pos, scanner.n)
         extra = 0
         while not splitter.idle and extra < OVERRUN_LIMIT:     # finish the event at the boundary
@@ -100,15 +109,16 @@ def scan_file(engine: Engine, path: str, name: str, size: int, parts: int,
     import pickle
 
     cuts = boundaries(path, size, parts)
-    done = mmap.mmap(-1, 8 * parts)         # bytes read per region: shared with the children
-    children = [_fork_region(engine, path, cuts[i], cuts[i + 1], done, i) for i in range(parts - 1)]
+    board = mmap.mmap(-1, 16 * parts)        # per region: bytes read, failures seen; shared with the children
+    children = [_fork_region(engine, path, cuts[i], cuts[i + 1], board if progress else None, i)
+                for i in range(parts - 1)]
 
-    def tick(n: int) -> None:
-        done[8 * (parts - 1):] = n.to_bytes(8, "little")
-        if progress is not None:
-            progress(min(size, sum(int.from_bytes(done[8 * i:8 * i + 8], "little") for i in range(parts))))
+    def tick(n: int, failures: int) -> None:
+        _post(board, parts - 1, n, failures)
+        totals = [sum(_read(board, i)[k] for i in range(parts)) for k in (0, 1)]
+        progress(min(size, totals[0]), totals[1])  # type: ignore[misc]
 
-    own = _scan_region(engine, path, cuts[-2], cuts[-1], tick)
+    own = _scan_region(engine, path, cuts[-2], cuts[-1], tick if progress else None)
     results = []
     for i, (pid, fd) in enumerate(children):
         with os.fdopen(fd, "rb") as pipe:
@@ -119,9 +129,9 @@ def scan_file(engine: Engine, path: str, name: str, size: int, parts: int,
                 raise ValueError(f"worker exit status {status}")
             results.append(pickle.loads(blob))
         except Exception:                    # a worker that died (OOM killer, signal): its region here
-            results.append(_scan_region(engine, path, cuts[i], cuts[i + 1], lambda n: None))
+            results.append(_scan_region(engine, path, cuts[i], cuts[i + 1]))
     results.append(own)
-    done.close()
+    board.close()
     offset, covered = 0, 0
     for events, region_lines, overrun in results:
         for ev in events:
@@ -142,8 +152,19 @@ def scan_file(engine: Engine, path: str, name: str, size: int, parts: int,
     engine.bytes_read += size
 
 
-def _fork_region(engine: Engine, path: str, start: int, end: int, done: object, index: int) -> tuple[int, int]:
-    """A child that scans one region and writes its result, pickled, to a pipe: (pid, read end)."""
+def _post(board: Any, index: int, done: int, failures: int) -> None:
+    board[16 * index:16 * index + 16] = done.to_bytes(8, "little") + failures.to_bytes(8, "little")
+
+
+def _read(board: Any, index: int) -> tuple[int, int]:
+    raw = board[16 * index:16 * index + 16]
+    return int.from_bytes(raw[:8], "little"), int.from_bytes(raw[8:], "little")
+
+
+def _fork_region(engine: Engine, path: str, start: int, end: int, board: Any, index: int) -> tuple[int, int]:
+    """A child that scans one region and writes its result, pickled, to a pipe: (pid, read end).
+
+    With a ``board`` (a progress bar is shown) it posts its bytes read and failures seen there."""
     import pickle
 
     read_end, write_end = os.pipe()
@@ -155,10 +176,11 @@ def _fork_region(engine: Engine, path: str, start: int, end: int, done: object, 
     try:                                     # the child: never returns into the caller's code
         os.close(read_end)
 
-        def tick(n: int) -> None:
-            done[8 * index:8 * index + 8] = n.to_bytes(8, "little")  # type: ignore[index]
+        def tick(n: int, failures: int) -> None:
+            _post(board, index, n, failures)
 
-        blob = pickle.dumps(_scan_region(engine, path, start, end, tick), protocol=pickle.HIGHEST_PROTOCOL)
+        result = _scan_region(engine, path, start, end, tick if board is not None else None)
+        blob = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
         with os.fdopen(write_end, "wb") as pipe:
             pipe.write(blob)
         code = 0
