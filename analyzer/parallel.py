@@ -106,7 +106,6 @@ def scan_file(engine: Engine, path: str, name: str, size: int, parts: int,
     """Scan one big regular file in ``parts`` regions: forked children take all but the last,
     which the parent scans meanwhile; then the parent matches every event, in file order."""
     import mmap
-    import pickle
 
     cuts = boundaries(path, size, parts)
     board = mmap.mmap(-1, 16 * parts)        # per region: bytes read, failures seen; shared with the children
@@ -118,18 +117,15 @@ def scan_file(engine: Engine, path: str, name: str, size: int, parts: int,
         totals = [sum(_read(board, i)[k] for i in range(parts)) for k in (0, 1)]
         progress(min(size, totals[0]), totals[1])  # type: ignore[misc]
 
-    own = _scan_region(engine, path, cuts[-2], cuts[-1], tick if progress else None)
     results = []
-    for i, (pid, fd) in enumerate(children):
-        with os.fdopen(fd, "rb") as pipe:
-            blob = pipe.read()
-        _, status = os.waitpid(pid, 0)
-        try:
-            if status != 0:
-                raise ValueError(f"worker exit status {status}")
-            results.append(pickle.loads(blob))
-        except Exception:                    # a worker that died (OOM killer, signal): its region here
-            results.append(_scan_region(engine, path, cuts[i], cuts[i + 1]))
+    try:
+        own = _scan_region(engine, path, cuts[-2], cuts[-1], tick if progress else None)
+        for i, (pid, fd) in enumerate(children):
+            results.append(_collect(engine, path, cuts[i], cuts[i + 1], pid, fd))
+    except BaseException:                    # Ctrl-C, an error: no child goes on scanning for nobody
+        for pid, _ in children[len(results):]:
+            _stop(pid)
+        raise
     results.append(own)
     board.close()
     offset, covered = 0, 0
@@ -150,6 +146,32 @@ def scan_file(engine: Engine, path: str, name: str, size: int, parts: int,
         if looks_binary(fh.read(8192)):
             engine.binary_inputs.append(name)
     engine.bytes_read += size
+
+
+def _collect(engine: Engine, path: str, start: int, end: int, pid: int, fd: int) -> tuple[list[Event], int, int]:
+    """A child's result; a child that died (the OOM killer, a signal) has its region scanned here."""
+    import pickle
+
+    with os.fdopen(fd, "rb") as pipe:
+        blob = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    try:
+        if status != 0:
+            raise ValueError(f"worker exit status {status}")
+        return pickle.loads(blob)  # type: ignore[no-any-return]
+    except Exception:
+        return _scan_region(engine, path, start, end)
+
+
+def _stop(pid: int) -> None:
+    """Kill and reap a child (its pipe closes with this process, which is on its way out)."""
+    import signal
+
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except OSError:          # already gone and reaped
+        pass
 
 
 def _post(board: Any, index: int, done: int, failures: int) -> None:

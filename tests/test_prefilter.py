@@ -199,3 +199,38 @@ def test_re_fallback_a_false_candidate_does_not_hide_the_literal_around_it():
     filler = b"Could not do some work at all " * 40      # "b" is the rarest byte of the second literal
     buf = bytearray(filler + b"Could not download Calibration from\n")
     assert engine.search(buf, 0, len(buf)) == len(filler)
+
+
+def test_ctrl_c_during_a_parallel_scan_leaves_no_worker_behind(tmp_path, monkeypatch):
+    import os
+    import time
+
+    from analyzer import parallel
+
+    log, _ = _big_log_with_incidents(tmp_path)
+    forked: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    def interrupted(*args):
+        if os.getpid() == parent:                        # Ctrl-C while the parent scans its own region
+            raise KeyboardInterrupt
+        time.sleep(30)                                   # the children are still busy
+        return real_scan(*args)
+
+    parent, real_scan = os.getpid(), parallel._scan_region
+    monkeypatch.setattr(os, "fork", fork)
+    monkeypatch.setattr(parallel, "_scan_region", interrupted)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        parallel.scan_file(Engine(RULES), str(log), "big.log", log.stat().st_size, 3)
+    assert time.monotonic() - started < 10, "the parent waited for its children instead of stopping them"
+    assert len(forked) == 2
+    for pid in forked:                                   # killed and reaped: nothing left to wait for
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, 0)
