@@ -25,7 +25,9 @@ KEPT_ROWS = 48            # rows of an event a finding keeps (its edges, for the
 KEPT_CHARS = 400          # markers), each cut to KEPT_CHARS: findings over 16 KB lines stay small
 MAX_FINDINGS = 1000       # distinct incidents kept; further ones are only counted (Incidents.dropped)
 RECENT = 64               # a candidate is compared with this many latest incidents: a log of 100 000
-                          # distinct failures is merged in linear time, not quadratic
+                          # distinct failures is merged in linear time, not quadratic (older ones: by key)
+KEPT_BUDGET = 8 << 20     # bytes (estimated) of event text all findings keep together: memory stays flat
+SLIM_ROWS = 4             # rows an event keeps once the budget is spent
 
 
 class Finding:
@@ -139,10 +141,10 @@ def candidate(hits: list[Hit]) -> Finding:
                    events=[_kept(ev)], absorbs=dict(rule.raw.get("absorbs") or {}), variables=variables)
 
 
-def _kept(ev: Event) -> Event:
+def _kept(ev: Event, keep: int = KEPT_ROWS) -> Event:
     """The event as its finding keeps it: its edges, cut to size, without cached joins."""
-    rows = ev.rows if len(ev.rows) <= KEPT_ROWS else ev.rows[:KEPT_ROWS // 2] + ev.rows[-KEPT_ROWS // 2:]
-    excs = [Exc(e.type, e.message[:KEPT_CHARS], e.lineno, e.frames[-KEPT_ROWS:]) for e in ev.exceptions[-KEPT_ROWS:]]
+    rows = ev.rows if len(ev.rows) <= keep else ev.rows[:keep // 2] + ev.rows[-keep // 2:]
+    excs = [Exc(e.type, e.message[:KEPT_CHARS], e.lineno, e.frames[-keep:]) for e in ev.exceptions[-keep:]]
     fields = {k: v for k, v in ev.fields.items() if not k.startswith("_")}
     return Event(ev.kind, [(n, t[:KEPT_CHARS]) for n, t in rows], excs, fields, ev.prefix, ev.input,
                  ev.dropped_rows + len(ev.rows) - len(rows))
@@ -176,6 +178,8 @@ class Incidents:
         self.explainers: list[Finding] = []     # the findings whose rule absorbs other causes
         self.dropped = 0                        # distinct incidents past MAX_FINDINGS, not kept
         self.floor = 0.0                        # at the cap: no kept incident is less confident
+        self.by_key: dict[tuple[str | None, ...], Finding] = {}  # (input,) cause, repo -> its incident
+        self.kept = 0                           # characters of event text the findings keep (KEPT_BUDGET)
 
     def add(self, cand: Finding) -> tuple[Finding | None, bool]:
         """Add a candidate; returns (the finding it now belongs to, whether it is new).
@@ -194,6 +198,7 @@ class Incidents:
                 self.dropped += 1
                 return None, False
             self.findings.append(cand)
+            self._store(cand)
             if cand.absorbs:
                 self.explainers.append(cand)
             return cand, True
@@ -201,8 +206,10 @@ class Incidents:
             cand.kind != "http" and cand.confidence > target.confidence and cand.cause != target.cause
         ):
             # The traceback explains what the bare HTTP line (or a printed warning) only hinted at.
-            self._absorb(cand, target)
+            self._absorb(cand, target, stored=False)
             self.findings[self.findings.index(target)] = cand
+            self._release(target, successor=cand)
+            self._store(cand)
             if target.absorbs or cand.absorbs:
                 self.explainers = [f for f in self.findings if f.absorbs]
             return cand, False
@@ -219,6 +226,7 @@ class Incidents:
         if cand.confidence <= weakest.confidence:
             return False
         self.findings.remove(weakest)
+        self._release(weakest)
         self.dropped += 1
         if weakest.absorbs:
             self.explainers = [f for f in self.findings if f.absorbs]
@@ -246,10 +254,37 @@ class Incidents:
                 return f
             if near and f.kind != cand.kind and not (f.repo_id and cand.repo_id):
                 return f        # e.g. a logged HTTP response and the traceback that masks it
-        return None
+        key = self._key(cand)   # an older incident of the same cause on the same repo
+        return self.by_key.get(key) if key else None
 
-    @staticmethod
-    def _absorb(into: Finding, other: Finding) -> None:
+    def _key(self, f: Finding) -> tuple[str | None, ...] | None:
+        if not f.repo_id:
+            return None
+        return (f.cause, f.repo_id) if self.across_inputs else (f.evidence["input"], f.cause, f.repo_id)
+
+    def _store(self, f: Finding) -> None:
+        """Index a new incident and count the event text it keeps; past the budget, it keeps the
+        edges of its first event only (the probes' version markers are in its exception lines)."""
+        key = self._key(f)
+        if key:
+            self.by_key.setdefault(key, f)
+        size = _size(f.events)
+        if self.kept + size > KEPT_BUDGET:
+            f.events = [_kept(ev, SLIM_ROWS) for ev in f.events[:1]]
+            size = _size(f.events)
+        self.kept += size
+
+    def _release(self, f: Finding, successor: Finding | None = None) -> None:
+        key = self._key(f)
+        if key and self.by_key.get(key) is f:
+            if successor is None:
+                del self.by_key[key]
+            else:
+                self.by_key[key] = successor
+        self.kept -= _size(f.events)
+
+    def _absorb(self, into: Finding, other: Finding, stored: bool = True) -> None:
+        """Merge ``other`` into ``into`` (``stored``: ``into`` is kept already, its text counted)."""
         same_event_kind = into.kind == other.kind
         into.count = into.count + other.count if same_event_kind else max(into.count, other.count)
         ev, oe = into.evidence, other.evidence
@@ -279,8 +314,26 @@ class Incidents:
                 known.add(alt["cause"])
                 into.alternatives.append(alt)
         into.alternatives.sort(key=lambda a: -a["confidence"])
-        if len(into.events) < MAX_EVENTS:
-            into.events.extend(other.events[:1])
+        if len(into.events) < MAX_EVENTS and other.events:
+            size = _size(other.events[:1])
+            if self.kept + size <= KEPT_BUDGET:
+                into.events.append(other.events[0])
+                if stored:
+                    self.kept += size
 
     def ranked(self) -> list[Finding]:
         return sorted(self.findings, key=lambda f: (-f.confidence, f.evidence["lines"][0]))
+
+
+ROW_COST = 120            # bytes of Python objects around one kept row, exception or frame beyond its text
+
+
+def _size(events: list[Event]) -> int:
+    """Bytes the events' kept text costs, estimated (what the budget counts): rows, exception
+    messages and frames, each with its objects' overhead (short rows cost mostly overhead)."""
+    total = 0
+    for ev in events:
+        total += sum(len(t) for _, t in ev.rows) + ROW_COST * len(ev.rows)
+        for e in ev.exceptions:
+            total += len(e.message) + ROW_COST + sum(len(fr) + ROW_COST for fr in e.frames)
+    return total

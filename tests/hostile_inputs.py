@@ -264,6 +264,24 @@ def fat_events(count: int = 200) -> Iterator[bytes]:
     yield GATED
 
 
+def fat_findings(repos: int = 1100, repeats: int = 2, rows: int = 60) -> Iterator[bytes]:
+    """``repos`` distinct gated failures, each ``repeats`` times (interleaved), each a traceback of
+    ``rows`` frame lines of ~400 characters: more incidents than are kept, each with fat events."""
+    pad = "x" * 380
+    for _ in range(repeats):
+        for r in range(repos):
+            repo = f"acme/model-{r:04d}"
+            frames = "".join(f'  File "/srv/app/module_{i}_{pad}.py", line {i}, in f{i}\n    call_{i}({pad!r})\n'
+                             for i in range(rows // 2))
+            yield (f"Traceback (most recent call last):\n{frames}"
+                   "huggingface_hub.errors.GatedRepoError: 403 Client Error. "
+                   "(Request ID: Root=1-670f1a2b-3c4d5e6f708192a3b4c5d6e7)\n\n"
+                   f"Cannot access gated repo for url https://huggingface.co/{repo}/resolve/main/config.json.\n"
+                   f"Access to model {repo} is restricted and you are not in the authorized list. "
+                   f"Visit https://huggingface.co/{repo} to ask for access.\n").encode()
+    yield GATED
+
+
 # name -> (generator of the full-size case, what it exercises). Sizes are the benchmark's; the
 # tests call the generators with smaller sizes where the property does not depend on size.
 CASES: dict[str, tuple[Callable[[], Iterator[bytes]], str]] = {
@@ -283,6 +301,7 @@ CASES: dict[str, tuple[Callable[[], Iterator[bytes]], str]] = {
     "http-flood-100k": (lambda: http_flood(100_000), "100 000 failing requests for distinct repos"),
     "exception-flood-100k": (lambda: exception_flood(100_000), "100 000 one-line gated errors, distinct repos"),
     "fat-events-200": (lambda: fat_events(200), "200 errors with 40 message lines of 16 KB each"),
+    "fat-findings-1100": (lambda: fat_findings(1100, 2), "1100 repos failing twice, 60 rows of 400 chars each"),
 }
 
 

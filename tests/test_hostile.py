@@ -237,8 +237,10 @@ BIG = [
     ("ansi-2MB", lambda: H.ansi_garbage(2 * H.MB), True),
     ("cr-only-20MB", lambda: H.cr_only(20 * H.MB), True),
     ("http-flood-10k", lambda: H.http_flood(10_000), True),
+    ("fat-findings-1100", lambda: H.fat_findings(1100, 1), True),
 ]
-PEAK_MB = 150        # the interpreter and the rules take ~25 MB; the reader holds ~1 MiB + 100 KiB
+PEAK_MB = 64         # the target for any input: interpreter and rules ~20 MB, the reader ~1 MiB + lines,
+                     # the kept findings at most KEPT_BUDGET of event text plus their evidence
 
 
 @pytest.mark.parametrize("name,gen,gated", BIG, ids=[b[0] for b in BIG])
@@ -263,6 +265,15 @@ def test_parallel_scan_of_one_huge_line_stays_flat(tmp_path):
                                           env={"HFEXPLAIN_PARALLEL_MIN_BYTES": str(H.MB)})
     assert code == 1 and H.GATED_CAUSE in out.decode(), err.decode()
     assert rss < 45, f"peak RSS {rss:.0f} MB for one {size // H.MB} MB line scanned in parallel"
+
+
+def test_interleaved_repeats_of_many_repos_are_one_incident_each():
+    """200 repos failing in turn, 4 rounds: a repo's repeat comes 200 incidents later and still merges."""
+    engine = Engine(RULES)
+    engine.scan_text(b"".join(H.fat_findings(200, 4, rows=2)))
+    counts = {f.repo_id: f.count for f in engine.findings()}
+    assert counts.pop("google/gemma-7b") == 1                 # the generator's closing traceback
+    assert len(counts) == 200 and set(counts.values()) == {4}
 
 
 def test_fat_events_keep_memory_flat():
