@@ -238,6 +238,7 @@ class Faulty:
             threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
 
     def _answer(self, conn) -> None:
+        import socket
         import time
 
         with conn:
@@ -248,6 +249,14 @@ class Faulty:
                     body = b'{"name": "alice"}'
                 elif self.kind == "garbage":
                     conn.sendall(b"\x00\xff\xfeNOT HTTP AT ALL\r\n\x1b[31m" + bytes(range(256)) * 4)
+                    return
+                elif self.kind == "yes-to-all":         # a catch-all mock or portal: 200 JSON for any path
+                    body = b'{"ok": true, "name": "alice", "type": "user"}'
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+                    conn.shutdown(socket.SHUT_WR)
+                    while conn.recv(65536):              # drain: closing with unread bytes resets
+                        pass
                     return
                 else:                              # truncated JSON
                     body = b'{"name": "alice", "auth": {"accessToken": {"role": '
@@ -261,10 +270,11 @@ class Faulty:
         self.sock.close()
 
 
-@pytest.mark.parametrize("kind", ["slow", "garbage", "truncated"])
+@pytest.mark.parametrize("kind", ["slow", "garbage", "truncated", "yes-to-all"])
 def test_misbehaving_endpoint_is_inconclusive_with_a_reason(tmp_path, kind):
-    """Slow (past HFEXPLAIN_PROBE_TIMEOUT), not HTTP, or malformed JSON: every verdict
-    is inconclusive with the reason, nothing crashes, and the run is not held up."""
+    """Slow (past HFEXPLAIN_PROBE_TIMEOUT), not HTTP, malformed JSON, or a 200 to every request
+    (even an anonymous whoami): every verdict is inconclusive with the reason, nothing crashes,
+    and the run is not held up."""
     import time
 
     server = Faulty(kind, delay=8.0)
@@ -281,6 +291,8 @@ def test_misbehaving_endpoint_is_inconclusive_with_a_reason(tmp_path, kind):
     assert f["probe"]["fact"], "the verdict says why"
     for a in f["alternatives"]:
         assert a.get("probe", {}).get("status") in ("inconclusive", "refuted", "confirmed", None)
+    if kind == "yes-to-all":
+        assert "not the Hub API" in json.dumps(f["probe"]), f["probe"]
     if kind == "slow":
         assert "no answer within 0.5 s" in json.dumps(f["probe"]), f["probe"]
         assert elapsed < 30, f"each check waits 0.5 s at most, the run took {elapsed:.1f} s"

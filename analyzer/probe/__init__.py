@@ -71,8 +71,25 @@ class Prober:
         if not self.network:
             return None
         answer = self._once((check, *key), call)
+        if check != "endpoint-reachable" and answer.answered and answer.ok:
+            doubt = self._not_the_hub()
+            if doubt:
+                from .remote import Answer
+
+                answer = Answer(False, failure=doubt)
         self._record(check, target, answer)
         return answer
+
+    def _not_the_hub(self) -> str | None:
+        """Why a success cannot be believed, if so: the Hub refuses an anonymous ``whoami-v2``
+        (401); an endpoint that grants it (a captive portal, a catch-all mock or proxy) grants anything."""
+        from . import remote
+
+        r = self._once(("endpoint-reachable",), lambda: remote.reachable(self.endpoint))
+        if r.answered and r.status is not None and 200 <= r.status < 300:
+            return (f"{self.endpoint} answers an anonymous whoami-v2 with HTTP {r.status}: not the Hub API, "
+                    "so its answers prove nothing")
+        return None
 
     def whoami(self, token: str | None = None) -> Any:
         from . import remote
