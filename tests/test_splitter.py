@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from analyzer import analyze
 from analyzer.engine import Engine
 
@@ -34,6 +36,7 @@ def test_real_chain_keeps_every_exception_and_its_lines():
     assert ev.exceptions[0].lineno == first_line
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="ExceptionGroup is Python 3.11+")
 def test_real_exception_group():
     err = python_stderr(f"raise ExceptionGroup('loading', [ValueError('unrelated'), OSError({GATE!r})])")
     (ev,) = ENGINE.events_of(err)
