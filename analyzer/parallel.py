@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .engine import Engine
     from .events import Event
 
-MIN_SIZE = 256 << 20          # below this, forking costs more than a second core saves
+MIN_SIZE = 32 << 20           # below this, forking costs more than a second core saves (measured)
 OVERRUN_LIMIT = 8 << 20       # how far past its region a worker follows an open event
 
 
