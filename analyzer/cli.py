@@ -104,7 +104,7 @@ def parse_fast(argv: list[str]) -> Options | None:
 def explain(opts: Options) -> int:
     from .triggers import SMALL_INPUT, any_in, looks_binary
 
-    ruleset = load_rules_or_report(opts.rules, lazy=True)
+    ruleset = load_rules_or_report(opts.rules)
     if ruleset is None:
         return EXIT_ERROR
     paths = opts.paths or ["-"]
@@ -254,13 +254,13 @@ class Progress:
             self.bar.stop()  # type: ignore[attr-defined]
 
 
-def load_rules_or_report(dirs: list[str] | None, lazy: bool = False) -> Any:
-    """The rules a command runs with (``lazy``: a RuleSet that builds them when first needed), or
-    None after saying which rule file is invalid."""
-    from .rules import RuleError, RuleSet, load_rules
+def load_rules_or_report(dirs: list[str] | None) -> Any:
+    """The rules a command runs with (a RuleSet: built when first needed), or None after saying
+    which rule file is invalid."""
+    from .rules import RuleError, RuleSet
 
     try:
-        return RuleSet(dirs or []) if lazy else load_rules(dirs or [])
+        return RuleSet(dirs or [])
     except RuleError as exc:
         _err(f"error: invalid rule: {exc}")
         return None

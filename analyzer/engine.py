@@ -9,7 +9,7 @@ from __future__ import annotations
 from .events import Event
 from .findings import Finding, Incidents, candidate
 from .prefilter import PieceSearch, Prefilter
-from .reader import Scanner, looks_binary, read_chunks
+from .reader import Scanner, looks_binary
 from .rules import Rule, load_rules, match
 from .splitter import Splitter
 from .triggers import all_literals, message_literals
@@ -51,13 +51,7 @@ class Engine:
                     rank: int | None = None) -> None:
         feed = self.open(name, rank=rank)
         try:
-            if hasattr(stream, "readinto"):          # files, pipes: read straight into the scanner's buffer
-                while feed.scanner.fill(stream):
-                    if progress is not None:
-                        progress(feed.scanner.bytes_read)
-                return
-            for chunk in read_chunks(stream):
-                feed.feed(chunk)
+            while feed.scanner.fill(stream):
                 if progress is not None:
                     progress(feed.scanner.bytes_read)
         finally:

@@ -544,13 +544,13 @@ def main(paths: list[str], *, fmt: str = "text", color: bool | None = None, rule
     if interval <= 0:
         _err("error: --poll-interval must be a positive number of seconds")
         return EXIT_ERROR
-    rules = load_rules_or_report(rules_dirs)
-    if rules is None:
+    ruleset = load_rules_or_report(rules_dirs)
+    if ruleset is None:
         return EXIT_ERROR
     several = len(paths) > 1 or any(glob.has_magic(p) for p in paths)
     report = LiveReport(fmt, _use_color(color, sys.stdout), sys.stdout, gather=QUIET if several else 0.0,
                         exit_on_finding=exit_on_finding)
-    engine = report.engine(rules)            # per-rank logs of one job: one incident, ranks listed
+    engine = report.engine(ruleset.rules)    # per-rank logs of one job: one incident, ranks listed
     follower = Follower(list(paths), engine, report, from_start=from_start, poll=poll, interval=interval)
     with _StopOnSignals(follower.stop):
         try:

@@ -114,8 +114,8 @@ def scan_file(engine: Engine, path: str, name: str, size: int, parts: int,
 
     def tick(n: int, failures: int) -> None:
         _post(board, parts - 1, n, failures)
-        totals = [sum(_read(board, i)[k] for i in range(parts)) for k in (0, 1)]
-        progress(min(size, totals[0]), totals[1])  # type: ignore[misc]
+        read, seen = (sum(col) for col in zip(*(_read(board, i) for i in range(parts))))
+        progress(min(size, read), seen)  # type: ignore[misc]
 
     results = []
     try:

@@ -30,7 +30,6 @@ _EOL = re.compile(rb"\r\n|\r|\n")
 
 TYPE_CHECKING = False  # `typing` is not imported at run time: it costs more than scanning a paste
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
     from typing import BinaryIO, Protocol
 
     class LineSink(Protocol):
@@ -93,9 +92,14 @@ class Scanner:
     def fill(self, stream: BinaryIO, size: int = CHUNK) -> int:
         """Read up to ``size`` bytes of ``stream`` straight into the buffer and scan them; the
         number read (0 at the end). No intermediate bytes object: a gigabyte is copied once, not twice.
-        ``readinto1`` where the stream has it: like ``read1``, a pipe's data is taken as it arrives."""
+        ``readinto1`` where the stream has it: like ``read1``, a pipe's data is taken as it arrives.
+        (A stream with neither, e.g. one of the API's callers, is read with ``read``.)"""
+        readinto = getattr(stream, "readinto1", None) or getattr(stream, "readinto", None)
+        if readinto is None:
+            data = stream.read(size)
+            self.feed(data)
+            return len(data)
         self._reserve(size)
-        readinto = getattr(stream, "readinto1", None) or stream.readinto  # type: ignore[attr-defined]
         got = readinto(memoryview(self.buf)[self.n:self.n + size]) or 0
         if got:
             self._took(got)
@@ -225,13 +229,3 @@ def _safe_cut(buf: bytes, pos: int, stop: int) -> int:
     window = buf[max(pos + 1, stop - 512):stop]
     m = _NON_WORD.search(window[::-1])
     return stop - m.start() if m else stop
-
-
-def read_chunks(stream: BinaryIO, size: int = CHUNK) -> Iterable[bytes]:
-    """Yield chunks as soon as they arrive (``read1`` does not wait to fill a pipe read)."""
-    read: Callable[[int], bytes] = getattr(stream, "read1", stream.read)
-    while True:
-        data = read(size)
-        if not data:
-            return
-        yield data

@@ -68,9 +68,9 @@ _PATTERNS: list[tuple[tuple[str, ...], re.Pattern[str], str, int]] = [
                           r"\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+)"), MASK, 1),
 ]
 
-# A quick literal pre-check keeps the common line (no secret-looking text) nearly free. It runs
-# on the lowered line: with (?i), re gives up its skip-ahead and is ten times slower.
-_HINT_WORDS = r"hf_|api_|auth|bearer|cookie|token|passw|secret|key|sig|policy|eyj|@"
+# A quick pre-check keeps the common line (nothing secret-looking) nearly free: any pattern's hint.
+# It runs on the lowered line: with (?i), re gives up its skip-ahead and is ten times slower.
+_HINT_WORDS = "|".join(re.escape(h) for h in sorted({h for hints, *_ in _PATTERNS for h in hints}))
 _HINTS = re.compile(_HINT_WORDS)
 _HINTS_ANY_CASE = re.compile("(?i)" + _HINT_WORDS)
 EVERY = ""           # what _lowered returns for a line on which every pattern must run

@@ -108,11 +108,11 @@ def main(cmd: list[str], *, fmt: str = "text", color: bool | None = None, rules_
     if fmt not in ("text", "jsonl"):
         _err("error: run writes its findings to stderr as they appear: --format text or jsonl")
         return EXIT_ERROR
-    rules = load_rules_or_report(rules_dirs)
-    if rules is None:
+    ruleset = load_rules_or_report(rules_dirs)
+    if ruleset is None:
         return EXIT_ERROR
     report = LiveReport(fmt, _use_color(color, sys.stderr), sys.stderr, err=sys.stderr, exit_on_finding=exit_on_finding)
-    engine = report.engine(rules)            # a traceback on stderr and a message on stdout: one incident
+    engine = report.engine(ruleset.rules)    # a traceback on stderr and a message on stdout: one incident
     return Runner(cmd, engine, report).run()
 
 

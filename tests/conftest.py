@@ -36,6 +36,23 @@ def run_json(*args: str, **kw: object) -> tuple[int, dict]:
     return proc.returncode, json.loads(proc.stdout)
 
 
+def gated_traceback(repo: str = "google/gemma-7b", token: str = "") -> bytes:
+    """The traceback huggingface_hub 0.x prints when the account has not accepted a gated repo's
+    conditions (the shape of fixtures/generated/hfh-0.36.2/gated-not-accepted.log), for ``repo``,
+    with ``token`` where the user's code passed one."""
+    return f"""\
+Traceback (most recent call last):
+  File "/srv/app/train.py", line 12, in <module>
+    cfg = hf_hub_download("{repo}", "config.json", token="{token}")
+  File "/srv/app/.venv/lib/python3.11/site-packages/huggingface_hub/utils/_http.py", line 426, in hf_raise_for_status
+    raise _format(GatedRepoError, message, response) from e
+huggingface_hub.errors.GatedRepoError: 403 Client Error. (Request ID: Root=1-670f1a2b-3c4d5e6f708192a3b4c5d6e7;11111111-2222-4333-8444-555555555555)
+
+Cannot access gated repo for url https://huggingface.co/{repo}/resolve/main/config.json.
+Access to model {repo} is restricted and you are not in the authorized list. Visit https://huggingface.co/{repo} to ask for access.
+""".encode()
+
+
 def make_token(prefix: str = "hf_", n: int = 34) -> str:
     """A token-shaped string built at run time (none is ever committed)."""
     rnd = random.Random()

@@ -220,27 +220,26 @@ def long_prefixes(count: int = 300) -> Iterator[bytes]:
 
 def http_flood(count: int = 100_000) -> Iterator[bytes]:
     """``count`` failing requests, each for a different repo (a crawler's log)."""
-    buf = []
-    for i in range(count):
-        buf.append(b'DEBUG:urllib3.connectionpool:https://huggingface.co:443 "GET /api/models/org%d/model-%d/revision/main '
-                   b'HTTP/1.1" 401 0\n' % (i, i))
-        if len(buf) >= 5000:
-            yield b"".join(buf)
-            buf = []
-    yield b"".join(buf)
+    yield from _batched(b'DEBUG:urllib3.connectionpool:https://huggingface.co:443 "GET /api/models/org%d/model-%d/'
+                        b'revision/main HTTP/1.1" 401 0\n' % (i, i) for i in range(count))
     yield GATED
 
 
 def exception_flood(count: int = 100_000) -> Iterator[bytes]:
     """``count`` one-line exceptions, each a separate event naming a different gated repo."""
-    buf = []
-    for i in range(count):
-        buf.append(b"huggingface_hub.errors.GatedRepoError: 403 Client Error. Access to model org%d/m-%d is "
-                   b"restricted and you are not in the authorized list.\n" % (i, i))
-        if len(buf) >= 5000:
-            yield b"".join(buf)
-            buf = []
-    yield b"".join(buf)
+    yield from _batched(b"huggingface_hub.errors.GatedRepoError: 403 Client Error. Access to model org%d/m-%d is "
+                        b"restricted and you are not in the authorized list.\n" % (i, i) for i in range(count))
+
+
+def _batched(lines: Iterator[bytes], size: int = 5000) -> Iterator[bytes]:
+    """Lines joined ``size`` at a time: few big writes, never the whole case in memory."""
+    batch: list[bytes] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= size:
+            yield b"".join(batch)
+            batch = []
+    yield b"".join(batch)
 
 
 def write(path: Path, chunks: Iterator[bytes]) -> int:

@@ -8,28 +8,12 @@ import selectors
 import subprocess
 import time
 
-from conftest import hfx_command, run_hfx, run_json
-
-GATED = """\
-Traceback (most recent call last):
-  File "/srv/app/serve.py", line 12, in <module>
-    cfg = hf_hub_download("google/gemma-7b", "config.json", token="{token}")
-  File "/srv/app/.venv/lib/python3.11/site-packages/huggingface_hub/utils/_http.py", line 426, in hf_raise_for_status
-    raise _format(GatedRepoError, message, response) from e
-huggingface_hub.errors.GatedRepoError: 403 Client Error. (Request ID: Root=1-670f1a2b-3c4d5e6f708192a3b4c5d6e7;11111111-2222-4333-8444-555555555555)
-
-Cannot access gated repo for url https://huggingface.co/google/gemma-7b/resolve/main/config.json.
-Access to model google/gemma-7b is restricted and you are not in the authorized list. Visit https://huggingface.co/google/gemma-7b to ask for access.
-"""
-
-
-def gated(token: str) -> bytes:
-    return GATED.replace("{token}", token).encode()
+from conftest import gated_traceback, hfx_command, run_hfx, run_json
 
 
 def test_file_json_contract(tmp_path, token):
     log = tmp_path / "error.log"
-    log.write_bytes(gated(token))
+    log.write_bytes(gated_traceback(token=token))
     code, doc = run_json(str(log))
     assert code == 1
     assert doc["hfexplain"] == "1" and doc["inputs"] == [str(log)]
@@ -46,11 +30,11 @@ def test_file_json_contract(tmp_path, token):
 
 def test_input_forms_agree(tmp_path, token):
     log = tmp_path / "a.log"
-    log.write_bytes(gated(token))
+    log.write_bytes(gated_traceback(token=token))
     forms = [
-        run_hfx("--format", "json", stdin=gated(token)),
-        run_hfx("--format", "json", "-", stdin=gated(token)),
-        run_hfx("explain", "--format", "json", "-", stdin=gated(token)),
+        run_hfx("--format", "json", stdin=gated_traceback(token=token)),
+        run_hfx("--format", "json", "-", stdin=gated_traceback(token=token)),
+        run_hfx("explain", "--format", "json", "-", stdin=gated_traceback(token=token)),
         run_hfx("explain", "--format", "json", str(log)),
         run_hfx("--format=json", str(log)),
     ]
@@ -61,7 +45,7 @@ def test_input_forms_agree(tmp_path, token):
 
 def test_several_files(tmp_path, token):
     a, b = tmp_path / "a.log", tmp_path / "b.log"
-    a.write_bytes(gated(token))
+    a.write_bytes(gated_traceback(token=token))
     b.write_text("epoch 1 loss=0.401\n")
     code, doc = run_json(str(a), str(b))
     assert code == 1 and doc["inputs"] == [str(a), str(b)] and len(doc["findings"]) == 1
@@ -74,8 +58,8 @@ def test_per_rank_log_files_are_one_incident(tmp_path):
     logs.mkdir()
     noise = b"".join(b"2026-11-23 08:00:00,000 - INFO - step %d\n" % i for i in range(4000))
     for r in range(4):
-        (logs / f"rank{r}.log").write_bytes(noise * (r == 3) + gated("x") + b"epoch 1\n")
-    (logs / "eval.log").write_bytes(gated("x").replace(b"google/gemma-7b", b"acme/other"))
+        (logs / f"rank{r}.log").write_bytes(noise * (r == 3) + gated_traceback(token="x") + b"epoch 1\n")
+    (logs / "eval.log").write_bytes(gated_traceback(token="x").replace(b"google/gemma-7b", b"acme/other"))
     files = sorted(str(p) for p in logs.iterdir())
     code, doc = run_json(*files, env={"HFEXPLAIN_PARALLEL_MIN_BYTES": "100000"})
     assert code == 1 and doc["inputs"] == files
@@ -112,7 +96,7 @@ def test_empty_and_binary_input(tmp_path):
 
 def test_text_names_cause_and_respects_no_color(tmp_path, token):
     log = tmp_path / "e.log"
-    log.write_bytes(gated(token))
+    log.write_bytes(gated_traceback(token=token))
     out = run_hfx(str(log), env={"NO_COLOR": "1"}).stdout.decode()
     assert "error: gated-not-accepted" in out and "\x1b[" not in out
     assert "hint:" in out and "$ hf auth whoami" in out
@@ -122,7 +106,7 @@ def test_text_names_cause_and_respects_no_color(tmp_path, token):
 
 def test_markdown_and_jsonl(tmp_path, token):
     log = tmp_path / "e.log"
-    log.write_bytes(gated(token))
+    log.write_bytes(gated_traceback(token=token))
     md = run_hfx("--format", "markdown", str(log)).stdout.decode()
     assert "### `gated-not-accepted`" in md and "google/gemma-7b" in md and "```" in md
     lines = run_hfx("--format", "jsonl", str(log)).stdout.decode().splitlines()
@@ -131,7 +115,7 @@ def test_markdown_and_jsonl(tmp_path, token):
 
 def test_token_never_printed(tmp_path, token):
     log = tmp_path / "e.log"
-    log.write_bytes(b"export HF_TOKEN=" + token.encode() + b"\n" + gated(token))
+    log.write_bytes(b"export HF_TOKEN=" + token.encode() + b"\n" + gated_traceback(token=token))
     for fmt in ("text", "json", "jsonl", "markdown"):
         proc = run_hfx("--format", fmt, str(log))
         assert token.encode() not in proc.stdout + proc.stderr, fmt
@@ -151,7 +135,7 @@ def test_pipe_reports_before_eof(token):
                             stderr=subprocess.PIPE, env={**os.environ, "NO_COLOR": "1"})
     assert proc.stdin and proc.stdout
     try:
-        proc.stdin.write(gated(token) + b"INFO:root:retrying in 5 s\n")
+        proc.stdin.write(gated_traceback(token=token) + b"INFO:root:retrying in 5 s\n")
         proc.stdin.flush()
         sel = selectors.DefaultSelector()
         sel.register(proc.stdout, selectors.EVENT_READ)
@@ -171,7 +155,7 @@ def test_pipe_reports_before_eof(token):
 
 
 def test_many_ranks_are_one_finding():
-    block = GATED.replace("{token}", "x")
+    block = gated_traceback(token="x").decode()
     text = "".join(
         "".join(f"[rank{r}]: {line}\n" for line in block.splitlines()) for r in range(8)
     ).encode()
@@ -216,7 +200,7 @@ def _stderr_on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, by
 def test_progress_bar_on_a_terminal_for_the_text_report_only(tmp_path):
     big = tmp_path / "big.log"
     noise = b"".join(b"2026-11-23 08:00:00,000 - INFO - step %d loss=0.5\n" % i for i in range(60_000))
-    big.write_bytes(noise + gated("") + noise)
+    big.write_bytes(noise + gated_traceback() + noise)
     now = {"HFEXPLAIN_PROGRESS_AFTER": "0"}                   # the bar from the first chunk, not after a second
     # One process counts findings; forked workers count the failures they have seen (merged at the end).
     for extra, counted in (({}, b"findings"), ({"HFEXPLAIN_PARALLEL_MIN_BYTES": "1"}, b"failures")):

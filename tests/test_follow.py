@@ -19,7 +19,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from conftest import hfx_command
+from conftest import gated_traceback, hfx_command
 
 from analyzer import follow
 from analyzer.engine import Engine
@@ -29,21 +29,6 @@ from analyzer.render.textout import ranks_text
 
 DEADLINE = 20.0
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="signals and /proc are POSIX")
-
-
-def traceback_for(repo: str, token: str = "") -> bytes:
-    """A real-shaped GatedRepoError traceback (huggingface_hub 0.x) for one repo."""
-    return f"""\
-Traceback (most recent call last):
-  File "/srv/app/train.py", line 12, in <module>
-    cfg = hf_hub_download("{repo}", "config.json", token="{token}")
-  File "/srv/app/.venv/lib/python3.11/site-packages/huggingface_hub/utils/_http.py", line 426, in hf_raise_for_status
-    raise _format(GatedRepoError, message, response) from e
-huggingface_hub.errors.GatedRepoError: 403 Client Error. (Request ID: Root=1-670f1a2b-3c4d5e6f708192a3b4c5d6e7;11111111-2222-4333-8444-555555555555)
-
-Cannot access gated repo for url https://huggingface.co/{repo}/resolve/main/config.json.
-Access to model {repo} is restricted and you are not in the authorized list. Visit https://huggingface.co/{repo} to ask for access.
-""".encode()
 
 
 def append(path: Path, data: bytes) -> None:
@@ -128,9 +113,9 @@ def hfx():
 
 def test_starts_at_end_and_reports_an_appended_failure_during_the_silence_after_it(tmp_path, hfx, token):
     log = tmp_path / "job.log"
-    log.write_bytes(b"epoch 0\n" + traceback_for("acme/old") + b"epoch 1 loss=0.4\n")
+    log.write_bytes(b"epoch 0\n" + gated_traceback("acme/old") + b"epoch 1 loss=0.4\n")
     w = hfx("--watch", "--format", "jsonl", str(log)).ready()
-    append(log, traceback_for("acme/new", token))      # and then nothing: the job is stuck or dead
+    append(log, gated_traceback("acme/new", token))      # and then nothing: the job is stuck or dead
     w.wait_out(b'"cause": "gated-not-accepted"')
     assert w.proc.poll() is None, "reported while the job is still running"
     (found,) = w.jsonl()
@@ -145,7 +130,7 @@ def test_starts_at_end_and_reports_an_appended_failure_during_the_silence_after_
 
 def test_from_start_reads_what_is_already_there(tmp_path, hfx):
     log = tmp_path / "job.log"
-    log.write_bytes(b"epoch 0\n" + traceback_for("acme/old") + b"epoch 1\n")
+    log.write_bytes(b"epoch 0\n" + gated_traceback("acme/old") + b"epoch 1\n")
     w = hfx("--watch", "--from-start", str(log)).ready()
     w.wait_out(b"error: gated-not-accepted")
     assert b"acme/old" in w.out and b"job.log:7-10" in w.out
@@ -159,10 +144,10 @@ def test_repeats_are_counted_not_reprinted(tmp_path, hfx):
     log = tmp_path / "job.log"
     log.touch()
     w = hfx("--watch", "--format", "jsonl", str(log)).ready()
-    append(log, traceback_for("acme/gated"))
+    append(log, gated_traceback("acme/gated"))
     w.wait_out(b"acme/gated")
     for i in range(3):
-        append(log, f"retrying in {i} s\n".encode() + traceback_for("acme/gated"))
+        append(log, f"retrying in {i} s\n".encode() + gated_traceback("acme/gated"))
     append(log, b"giving up\n")
     assert w.stop() == 1
     assert len(w.jsonl()) == 1, "one incident is printed once"
@@ -173,11 +158,11 @@ def test_rotation_by_rename_and_new_file(tmp_path, hfx):
     log = tmp_path / "job.log"
     log.write_bytes(b"starting\n")
     w = hfx("--watch", "--format", "jsonl", str(log)).ready()
-    append(log, traceback_for("acme/before"))
+    append(log, gated_traceback("acme/before"))
     w.wait_out(b"acme/before")
-    append(log, traceback_for("acme/last-words"))   # written just before the rotation…
+    append(log, gated_traceback("acme/last-words"))   # written just before the rotation…
     os.rename(log, tmp_path / "job.log.1")           # …logrotate's rename…
-    log.write_bytes(b"new file\n" + traceback_for("acme/after"))   # …and the writer's new file
+    log.write_bytes(b"new file\n" + gated_traceback("acme/after"))   # …and the writer's new file
     w.wait_out(b"acme/after")
     w.wait_out(b"acme/last-words")
     w.wait_err(b"job.log was replaced (rotated)")
@@ -193,7 +178,7 @@ def test_truncation_reads_again_from_the_start(tmp_path, hfx):
     w = hfx("--watch", "--format", "jsonl", str(log)).ready()
     os.truncate(log, 0)
     w.wait_err(b"job.log was truncated")
-    append(log, traceback_for("acme/after-truncate"))
+    append(log, gated_traceback("acme/after-truncate"))
     w.wait_out(b"acme/after-truncate")
     (found,) = w.jsonl()
     assert found["evidence"]["lines"] == [6, 9]
@@ -206,7 +191,7 @@ def test_rewritten_in_place_first_line_change(tmp_path, hfx):
     log.write_bytes(b"run 1 starting\n" + b"epoch 1\n" * 20)
     w = hfx("--watch", "--format", "jsonl", str(log)).ready()
     with open(log, "r+b") as fh:                      # no truncation: overwrite from offset 0
-        fh.write(b"run 2 starting\n" + b"epoch 1\n" * 21 + traceback_for("acme/run2"))
+        fh.write(b"run 2 starting\n" + b"epoch 1\n" * 21 + gated_traceback("acme/run2"))
     w.wait_out(b"acme/run2")
     w.wait_err(b"job.log was rewritten")
     (found,) = w.jsonl()
@@ -218,7 +203,7 @@ def test_file_that_does_not_exist_yet(tmp_path, hfx):
     log = tmp_path / "later.log"
     w = hfx("--watch", "--format", "jsonl", str(log)).ready()
     assert b"later.log does not exist yet" in w.err
-    log.write_bytes(b"booting\n" + traceback_for("acme/late"))
+    log.write_bytes(b"booting\n" + gated_traceback("acme/late"))
     w.wait_out(b"acme/late")
     assert w.jsonl()[0]["evidence"]["lines"] == [7, 10], "a file created later is read whole"
     assert w.stop() == 1
@@ -230,7 +215,7 @@ def test_deleted_and_recreated(tmp_path, hfx):
     w = hfx("--watch", "--format", "jsonl", str(log)).ready()
     log.unlink()
     w.wait_err(b"job.log was removed")
-    log.write_bytes(traceback_for("acme/again"))
+    log.write_bytes(gated_traceback("acme/again"))
     w.wait_out(b"acme/again")
     assert w.stop() == 1
 
@@ -242,8 +227,8 @@ def test_glob_of_rank_logs_is_one_incident_with_the_ranks(tmp_path, hfx):
         (logs / f"rank{r}.log").write_bytes(b"loading model\n")
     w = hfx("--watch", "--format", "json", str(logs / "rank*.log")).ready()   # quoted glob: expanded by us
     for r in range(4):
-        append(logs / f"rank{r}.log", traceback_for("meta-llama/Llama-3.1-8B"))
-    (logs / "rank4.log").write_bytes(traceback_for("meta-llama/Llama-3.1-8B"))  # a rank that starts late
+        append(logs / f"rank{r}.log", gated_traceback("meta-llama/Llama-3.1-8B"))
+    (logs / "rank4.log").write_bytes(gated_traceback("meta-llama/Llama-3.1-8B"))  # a rank that starts late
     w.wait_err(b"following " + str(logs / "rank4.log").encode() + b" (new file)")
     assert w.stop() == 1
     doc = json.loads(w.out)
@@ -258,8 +243,8 @@ def test_several_files_print_one_finding_for_one_incident(tmp_path, hfx):
     a.touch()
     b.touch()
     w = hfx("--watch", "--format", "jsonl", str(a), str(b)).ready()
-    append(a, traceback_for("acme/shared"))
-    append(b, traceback_for("acme/shared"))
+    append(a, gated_traceback("acme/shared"))
+    append(b, gated_traceback("acme/shared"))
     w.wait_out(b"acme/shared")
     assert w.stop() == 1
     assert len(w.jsonl()) == 1
@@ -270,7 +255,7 @@ def test_exit_on_finding(tmp_path, hfx):
     log = tmp_path / "job.log"
     log.touch()
     w = hfx("--watch", "--exit-on-finding", str(log)).ready()
-    append(log, traceback_for("acme/stop-here"))
+    append(log, gated_traceback("acme/stop-here"))
     assert w.proc.wait(timeout=DEADLINE) == 1
     w.wait_out(b"error: gated-not-accepted")
     assert w.stop() == 1
@@ -281,10 +266,10 @@ def test_polling_follows_appends_and_rotation(tmp_path, hfx):
     log.write_bytes(b"epoch 1\n")
     w = hfx("--watch", "--poll", "--poll-interval", "0.2", "--format", "jsonl", str(log)).ready()
     assert b"polling every 0.2s" in w.err
-    append(log, traceback_for("acme/polled"))
+    append(log, gated_traceback("acme/polled"))
     w.wait_out(b"acme/polled")
     os.rename(log, tmp_path / "job.log.1")
-    log.write_bytes(traceback_for("acme/polled-after-rotation"))
+    log.write_bytes(gated_traceback("acme/polled-after-rotation"))
     w.wait_out(b"acme/polled-after-rotation")
     assert w.stop(signal.SIGTERM) == 1
 
@@ -328,7 +313,7 @@ def test_pipe_reports_a_traceback_followed_by_silence_before_eof(hfx, token):
     """A plain pipe: the job printed its traceback and hangs; the finding must not wait for EOF."""
     w = hfx("--format", "jsonl", stdin=subprocess.PIPE)
     assert w.proc.stdin is not None
-    w.proc.stdin.write(b"epoch 1\n" + traceback_for("acme/piped", token))    # nothing follows it
+    w.proc.stdin.write(b"epoch 1\n" + gated_traceback("acme/piped", token))    # nothing follows it
     w.proc.stdin.flush()
     w.wait_out(b"acme/piped")
     assert w.proc.poll() is None, "reported while the pipe is still open"
@@ -341,7 +326,7 @@ def test_pipe_exit_on_finding_stops_while_the_job_still_writes(hfx):
     """``job 2>&1 | hfexplain --exit-on-finding``: exit 1 at the first failure, not at the pipe's end."""
     w = hfx("--exit-on-finding", "--format", "jsonl", stdin=subprocess.PIPE)
     assert w.proc.stdin is not None
-    w.proc.stdin.write(b"epoch 1\n" + traceback_for("acme/first") + b"epoch 2\n" + traceback_for("acme/second"))
+    w.proc.stdin.write(b"epoch 1\n" + gated_traceback("acme/first") + b"epoch 2\n" + gated_traceback("acme/second"))
     w.proc.stdin.flush()                 # and the pipe stays open
     assert w.stop(None) == 1
     assert [f["evidence"]["repo_id"] for f in w.jsonl()] == ["acme/first"]
@@ -355,7 +340,7 @@ def test_memory_stays_flat_over_many_repeats():
     engine.incidents.across_inputs = True
     report.current = lambda: engine.incidents.findings
     feed = engine.open("job.log", rank=0)
-    block = traceback_for("acme/retried")
+    block = gated_traceback("acme/retried")
 
     def repeat(n: int) -> int:
         for i in range(n):

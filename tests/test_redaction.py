@@ -107,9 +107,8 @@ def test_skipping_patterns_by_hint_never_masks_less(line):
     from analyzer import redact as R
 
     every = line
-    if R._HINTS_ANY_CASE.search(every):
-        for _, pattern, repl, _ in R._PATTERNS:
-            every = pattern.sub(repl, every)
+    for _, pattern, repl, _ in R._PATTERNS:           # no pre-check at all
+        every = pattern.sub(repl, every)
     assert redact(line) == every
 
 

@@ -156,6 +156,17 @@ def test_python_api():
     assert isinstance(f, Finding) and f.cause == "token-missing"
     assert f.to_dict()["evidence"]["repo_id"] == "meta-llama/Llama-3.1-8B"
 
+    class OnlyRead:                       # a caller's stream with read() and nothing else
+        def __init__(self, data: bytes) -> None:
+            self.data = data
+
+        def read(self, n: int) -> bytes:
+            chunk, self.data = self.data[:n], self.data[n:]
+            return chunk
+
+    (g,) = analyze(OnlyRead(text.encode()), rules)          # type: ignore[arg-type]
+    assert g.to_dict() == f.to_dict()
+
 
 def test_sigma_export_is_valid_sigma():
     """Every rule exports as a Sigma rule that pySigma parses and its validators accept."""

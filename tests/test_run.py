@@ -17,22 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import hfx_command, run_hfx
+from conftest import gated_traceback, hfx_command, run_hfx
 
 DEADLINE = 20.0
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="run is POSIX-only")
-
-GATED = textwrap.dedent("""\
-    Traceback (most recent call last):
-      File "/srv/app/train.py", line 12, in <module>
-        cfg = hf_hub_download("acme/gated", "config.json", token="{token}")
-      File "/srv/app/.venv/lib/python3.11/site-packages/huggingface_hub/utils/_http.py", line 426, in hf_raise_for_status
-        raise _format(GatedRepoError, message, response) from e
-    huggingface_hub.errors.GatedRepoError: 403 Client Error. (Request ID: Root=1-670f1a2b-3c4d5e6f708192a3b4c5d6e7;11111111-2222-4333-8444-555555555555)
-
-    Cannot access gated repo for url https://huggingface.co/acme/gated/resolve/main/config.json.
-    Access to model acme/gated is restricted and you are not in the authorized list. Visit https://huggingface.co/acme/gated to ask for access.
-    """)
 
 
 def child(tmp_path: Path, code: str, name: str = "job.py") -> list[str]:
@@ -85,7 +73,7 @@ def test_failure_explained_on_stderr_while_the_command_runs_and_its_exit_code_ke
     cmd = child(tmp_path, f"""
         import sys
         print("epoch 1 done", flush=True)
-        sys.stderr.write({GATED.replace("{token}", token)!r})
+        sys.stderr.write({gated_traceback("acme/gated", token).decode()!r})
         sys.stderr.flush()
         sys.stdin.readline()              # the job hangs (a retry loop, a stuck collective…)
         print("resumed", flush=True)
@@ -105,7 +93,7 @@ def test_failure_explained_on_stderr_while_the_command_runs_and_its_exit_code_ke
     err += rest_err
     assert proc.returncode == 0, "the command's own exit code, not hfexplain's"
     assert bytes(out) == b"epoch 1 done\nresumed\n", "stdout carries nothing but the command's output"
-    child_err = GATED.replace("{token}", token).encode()
+    child_err = gated_traceback("acme/gated", token).decode().encode()
     assert err.startswith(child_err), "the command's stderr first, unchanged"
     ours = bytes(err[len(child_err):]).decode()
     assert "× Gated repo acme/gated" in ours and "<stderr>:6-9" in ours and "── " in ours
@@ -117,7 +105,7 @@ def test_failure_explained_on_stderr_while_the_command_runs_and_its_exit_code_ke
 def test_explanation_starts_on_a_fresh_line_after_a_progress_bar(tmp_path):
     cmd = child(tmp_path, f"""
         import sys
-        sys.stderr.write({GATED.replace("{token}", "")!r} + "Fetching 3 files:  33%|███")
+        sys.stderr.write({gated_traceback("acme/gated").decode()!r} + "Fetching 3 files:  33%|███")
         sys.stderr.flush()
     """)
     proc = subprocess.run([*hfx_command(), "run", "--", *cmd], capture_output=True, env=env(), timeout=60)
@@ -128,7 +116,7 @@ def test_explanation_starts_on_a_fresh_line_after_a_progress_bar(tmp_path):
 def test_jsonl_on_stderr(tmp_path):
     cmd = child(tmp_path, f"""
         import sys
-        sys.stderr.write({GATED.replace("{token}", "")!r})
+        sys.stderr.write({gated_traceback("acme/gated").decode()!r})
         sys.exit(1)
     """)
     proc = subprocess.run([*hfx_command(), "run", "--format", "jsonl", "--", *cmd], capture_output=True, env=env(),
@@ -175,7 +163,7 @@ def test_exit_on_finding_stops_the_command(tmp_path):
     cmd = child(tmp_path, f"""
         import os, sys, time
         open({str(pidfile)!r}, "w").write(str(os.getpid()))
-        sys.stderr.write({GATED.replace("{token}", "")!r})
+        sys.stderr.write({gated_traceback("acme/gated").decode()!r})
         sys.stderr.flush()
         time.sleep(120)                  # would retry for hours
     """)
